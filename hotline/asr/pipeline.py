@@ -1,0 +1,141 @@
+"""Per-leg speech pipeline: frames -> VAD -> recognizer stream -> transcript events.
+
+VAD runs on the loop (a few microseconds a frame) so frames are always drained; recognizer work
+goes to the leg's single-thread executor in submission order and never blocks frame intake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from hotline.asr.events import SpeechStarted, Transcript
+from hotline.asr.recognizer import Recognizer
+from hotline.asr.vad import Segmenter, SpeechEnd, SpeechStart, VadConfig, VadState
+from hotline.telephony.frames import FRAME_MS, AudioFrame
+
+log = logging.getLogger(__name__)
+
+PipelineEvent = SpeechStarted | Transcript
+_END = object()
+
+
+class SpeechPipeline:
+    def __init__(
+        self,
+        speaker: str,
+        frames: AsyncIterable[AudioFrame],
+        recognizer: Recognizer,
+        vad: VadConfig | None = None,
+    ) -> None:
+        self.speaker = speaker
+        self._frames = frames
+        self._recognizer = recognizer
+        self._segmenter = Segmenter(vad or VadConfig())
+        self._stream = recognizer.open_stream()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"asr-{speaker}")
+        self._jobs: asyncio.Queue[object] = asyncio.Queue()
+        self._events: asyncio.Queue[object] = asyncio.Queue()
+        self._arrivals: deque[tuple[int, float]] = deque(maxlen=200)  # (frame offset, loop time)
+        self._segment_no = 0
+        self._seg_start = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self.asr_errors = 0
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._intake(), name=f"vad-{self.speaker}"),
+            asyncio.create_task(self._results(), name=f"asr-{self.speaker}"),
+        ]
+
+    def _submit(self, kind: str, fn, *args) -> None:  # type: ignore[no-untyped-def]
+        loop = asyncio.get_running_loop()
+        self._jobs.put_nowait((kind, loop.run_in_executor(self._executor, fn, *args)))
+
+    async def _intake(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_offset = 0
+        try:
+            async for frame in self._frames:
+                now = loop.time()
+                self._arrivals.append((frame.offset_ms, now))
+                last_offset = frame.offset_ms + FRAME_MS
+                was_open = self._segmenter.state in (VadState.SPEECH, VadState.HANGOVER)
+                for event in self._segmenter.push(frame):
+                    self._on_vad(event, now)
+                if was_open and self._segmenter.state is not VadState.SILENCE and self._recognizer.streaming:
+                    self._submit("partial", self._stream.accept, frame.pcm)
+            for event in self._segmenter.flush(last_offset):
+                self._on_vad(event, loop.time())
+        finally:
+            self._jobs.put_nowait(_END)
+
+    def _on_vad(self, event: SpeechStart | SpeechEnd, now: float) -> None:
+        if isinstance(event, SpeechStart):
+            self._segment_no += 1
+            self._events.put_nowait(SpeechStarted(self.speaker, event.offset_ms))
+            if self._recognizer.streaming:
+                # the segment so far (pre-roll + onset) has not been fed yet
+                self._submit("partial", self._stream.accept, self._segmenter.current_audio())
+            self._seg_start = event.offset_ms
+        else:
+            eos = self._arrival_of(event.end_ms) or now
+            self._submit("final", self._finish, event, eos)
+
+    def _finish(self, event: SpeechEnd, eos: float) -> tuple[SpeechEnd, float, str]:
+        return event, eos, self._stream.finish(event.pcm)
+
+    def _arrival_of(self, offset_ms: int) -> float | None:
+        for off, t in reversed(self._arrivals):
+            if off < offset_ms:
+                return t
+        return None
+
+    async def _results(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            job = await self._jobs.get()
+            if job is _END:
+                break
+            kind, fut = job  # type: ignore[misc]
+            try:
+                result = await fut
+            except Exception:
+                self.asr_errors += 1
+                log.exception("recognizer failed", extra={"speaker": self.speaker})
+                continue
+            if kind == "partial":
+                if result:
+                    self._events.put_nowait(
+                        Transcript(self.speaker, result, False, self._seg_start, 0, self._recognizer.name,
+                                   segment=self._segment_no)
+                    )
+            else:
+                event, eos, text = result
+                latency = (loop.time() - eos) * 1000.0
+                if text:
+                    self._events.put_nowait(
+                        Transcript(self.speaker, text, True, event.start_ms, event.end_ms,
+                                   self._recognizer.name, latency_ms=latency, segment=self._segment_no)
+                    )
+        self._events.put_nowait(_END)
+
+    async def __aiter__(self) -> AsyncIterator[PipelineEvent]:
+        while True:
+            item = await self._events.get()
+            if item is _END:
+                return
+            yield item  # type: ignore[misc]
+
+    async def aclose(self, timeout: float = 30.0) -> None:
+        """Wait for queued recognition to finish (finals are never dropped), then release."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), timeout)
+        for task in self._tasks:
+            task.cancel()
+        self._executor.submit(self._stream.close)
+        self._executor.shutdown(wait=False)

@@ -1,0 +1,38 @@
+"""The one interface every speech engine implements.
+
+A `Recognizer` is shared by all calls of a process (it owns the loaded model); each call leg
+opens a `RecognizerStream`. Streams are synchronous and are driven from one thread per leg, so an
+engine never sees concurrent calls on one stream.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class AsrError(Exception):
+    retryable = False
+
+
+class ModelNotFound(AsrError):
+    """No model could be resolved for the configured engine/language."""
+
+
+class RecognizerStream(Protocol):
+    def accept(self, pcm: bytes) -> str | None:
+        """Feed audio of the open segment (16 kHz s16 mono); returns new partial text, if any."""
+
+    def finish(self, segment_pcm: bytes) -> str:
+        """Close the segment and return its final text. `segment_pcm` is the whole segment, for
+        engines that decode per segment rather than streaming."""
+
+    def close(self) -> None: ...
+
+
+class Recognizer(Protocol):
+    name: str
+    model: str
+    language: str
+    streaming: bool  # True when partials come from `accept`
+
+    def open_stream(self) -> RecognizerStream: ...

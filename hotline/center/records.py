@@ -1,0 +1,62 @@
+"""The call record: what is kept about every call."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Segment:
+    speaker: str
+    text: str
+    start_ms: int
+    end_ms: int
+    engine: str
+
+
+@dataclass
+class DtmfRecord:
+    digit: str
+    method: str
+    offset_ms: int
+
+
+@dataclass
+class CallRecord:
+    id: str
+    sip_call_id: str
+    from_uri: str
+    to_uri: str
+    channel: str = "sip"
+    worker: str = ""
+    flow: str = ""
+    started_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    status: str = "live"  # live | completed | interrupted
+    end_reason: str = ""
+    ivr_path: list[str] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+    dtmf: list[DtmfRecord] = field(default_factory=list)
+    transcript: list[Segment] = field(default_factory=list)
+    asr_engine: str = ""
+    frames_received: int = 0
+    frames_dropped: int = 0
+
+    @property
+    def dtmf_count(self) -> int:
+        return len(self.dtmf)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["dtmf_count"] = self.dtmf_count
+        data["duration_s"] = round(self.ended_at - self.started_at, 3) if self.ended_at else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CallRecord:
+        data = {k: v for k, v in data.items() if k not in ("dtmf_count", "duration_s")}
+        data["dtmf"] = [DtmfRecord(**d) for d in data.get("dtmf", [])]
+        data["transcript"] = [Segment(**s) for s in data.get("transcript", [])]
+        return cls(**data)

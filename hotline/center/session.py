@@ -1,0 +1,174 @@
+"""Per-call composition root: wires a call leg to the speech pipeline, the IVR engine, the call
+record and the event publisher, and owns every task it starts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+from hotline.asr.events import SpeechStarted, Transcript
+from hotline.asr.pipeline import SpeechPipeline
+from hotline.asr.recognizer import Recognizer
+from hotline.asr.vad import VadConfig
+from hotline.center.events import EventPublisher
+from hotline.center.records import CallRecord, DtmfRecord, Segment
+from hotline.center.store import CallStore
+from hotline.ivr.engine import (
+    DigitPressed,
+    Hangup,
+    IvrAction,
+    IvrEngine,
+    Play,
+    PromptDone,
+    SpeechHeard,
+    StartTimer,
+    StopPlayback,
+    TimerFired,
+)
+from hotline.ivr.flow import Flow
+from hotline.ivr.prompts import PromptCache, PromptError
+from hotline.telephony.frames import DtmfEvent
+from hotline.telephony.sip.call import SipCallLeg
+
+log = logging.getLogger(__name__)
+
+_DISCONNECTED = object()
+
+
+@dataclass
+class SessionDeps:
+    flow: Flow
+    recognizer: Recognizer
+    prompts: PromptCache
+    store: CallStore
+    publisher: EventPublisher
+    worker_id: str
+    vad: VadConfig
+
+
+class CallSession:
+    def __init__(self, leg: SipCallLeg, deps: SessionDeps) -> None:
+        self.leg = leg
+        self.deps = deps
+        self.record = CallRecord(
+            id=uuid.uuid4().hex,
+            sip_call_id=leg.info.call_id,
+            from_uri=leg.info.from_uri,
+            to_uri=leg.info.to_uri,
+            worker=deps.worker_id,
+            flow=deps.flow.name,
+            asr_engine=deps.recognizer.name,
+        )
+        self.engine = IvrEngine(deps.flow)
+        self._inbox: asyncio.Queue[object] = asyncio.Queue()
+        self._timers: list[asyncio.TimerHandle] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._hangup_when_idle = False
+
+    async def run(self) -> CallRecord:
+        rec, deps, leg = self.record, self.deps, self.leg
+        deps.store.save(rec)
+        log.info("call started", extra={"call": rec.id, "worker": deps.worker_id})
+        await deps.publisher.set_live(rec.id, deps.worker_id, True)
+        await deps.publisher.publish("call.started", rec.id, worker=deps.worker_id, flow=rec.flow)
+        pipeline = SpeechPipeline("caller", leg.frames, deps.recognizer, deps.vad)
+        pipeline.start()
+        leg.on_prompt_done = lambda pid, interrupted: self._inbox.put_nowait(PromptDone(pid, interrupted))
+        self._tasks = [
+            asyncio.create_task(self._pump_speech(pipeline), name=f"speech-{rec.id}"),
+            asyncio.create_task(self._pump_dtmf(), name=f"dtmf-{rec.id}"),
+            asyncio.create_task(self._watch_disconnect(), name=f"bye-{rec.id}"),
+        ]
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(leg.media_ready.wait(), 5.0)
+            await self._apply(self.engine.start())
+            while True:
+                item = await self._inbox.get()
+                if item is _DISCONNECTED:
+                    break
+                await self._apply(self.engine.handle(item))  # type: ignore[arg-type]
+                if self._hangup_when_idle and not leg.playout.playing:
+                    leg.hangup_call()
+        finally:
+            leg.hangup_call()
+            for timer in self._timers:
+                timer.cancel()
+            await pipeline.aclose()  # recognition still queued finishes: finals are never dropped
+            speech_pump = self._tasks[0]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(speech_pump), 5.0)
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            rec.ended_at = time.time()
+            rec.status = "completed"
+            rec.end_reason = leg.disconnect_reason or "hangup"
+            rec.ivr_path = list(self.engine.path)
+            rec.variables = dict(self.engine.variables)
+            rec.frames_received = leg.frames.received
+            rec.frames_dropped = leg.frames.dropped
+            deps.store.save(rec)
+            await deps.publisher.publish(
+                "call.ended", rec.id, reason=rec.end_reason, path=rec.ivr_path, dtmf_count=rec.dtmf_count
+            )
+            await deps.publisher.set_live(rec.id, deps.worker_id, False)
+            log.info("call ended", extra={"call": rec.id, "reason": rec.end_reason,
+                                          "frames_dropped": rec.frames_dropped})
+        return rec
+
+    async def _apply(self, actions: list[IvrAction]) -> None:
+        loop = asyncio.get_running_loop()
+        for action in actions:
+            if isinstance(action, Play):
+                try:
+                    pcm = await self.deps.prompts.get(action.text, self.deps.flow.voice)
+                except PromptError:
+                    log.exception("prompt unavailable", extra={"call": self.record.id})
+                    self._inbox.put_nowait(PromptDone(action.prompt_id, False))
+                    continue
+                self.leg.play(action.prompt_id, pcm)
+            elif isinstance(action, StopPlayback):
+                self.leg.stop_playback()
+            elif isinstance(action, StartTimer):
+                self._timers.append(loop.call_later(action.ms / 1000.0, self._inbox.put_nowait,
+                                                    TimerFired(action.token)))
+            elif isinstance(action, Hangup):
+                self._hangup_when_idle = True
+                self.record.end_reason = action.reason
+        self.record.ivr_path = list(self.engine.path)
+
+    async def _pump_speech(self, pipeline: SpeechPipeline) -> None:
+        rec = self.record
+        async for event in pipeline:
+            if isinstance(event, SpeechStarted):
+                await self.deps.publisher.publish("speech.started", rec.id, speaker=event.speaker,
+                                                  offset_ms=event.offset_ms)
+                continue
+            assert isinstance(event, Transcript)
+            payload = {"speaker": event.speaker, "text": event.text, "start_ms": event.start_ms,
+                       "end_ms": event.end_ms, "engine": event.engine, "segment": event.segment}
+            if event.final:
+                rec.transcript.append(Segment(event.speaker, event.text, event.start_ms, event.end_ms, event.engine))
+                self.deps.store.save(rec)  # a crash loses at most the utterance in progress
+                await self.deps.publisher.publish("transcript.final", rec.id, latency_ms=round(event.latency_ms, 1),
+                                                  **payload)
+                self._inbox.put_nowait(SpeechHeard(event.text))
+            else:
+                await self.deps.publisher.publish("transcript.partial", rec.id, **payload)
+
+    async def _pump_dtmf(self) -> None:
+        while True:
+            event: DtmfEvent = await self.leg.dtmf.get()
+            self.record.dtmf.append(DtmfRecord(event.digit, event.method, event.offset_ms))
+            await self.deps.publisher.publish("dtmf", self.record.id, method=event.method, offset_ms=event.offset_ms)
+            self._inbox.put_nowait(DigitPressed(event.digit))
+
+    async def _watch_disconnect(self) -> None:
+        await self.leg.disconnected.wait()
+        self._inbox.put_nowait(_DISCONNECTED)
+

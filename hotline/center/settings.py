@@ -1,0 +1,103 @@
+"""Settings: embedded defaults, an optional YAML file, then command-line flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hotline.asr.factory import AsrConfig
+from hotline.asr.vad import VadConfig
+
+
+class SettingsError(Exception):
+    pass
+
+
+def parse_hostport(value: str, default_port: int) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host:
+        host, port = value, str(default_port)
+    try:
+        number = int(port)
+    except ValueError as exc:
+        raise SettingsError(f"bad HOST:PORT {value!r}") from exc
+    if not 0 < number < 65536:
+        raise SettingsError(f"port out of range in {value!r}")
+    return host, number
+
+
+@dataclass
+class Settings:
+    sip: str = "127.0.0.1:5060"
+    http: str = "127.0.0.1:8080"
+    flows: Path = Path("flows")
+    data: Path = Path("data")
+    redis: str | None = None
+    workers: int = 6  # pjsua2 holds 4 calls per process: 6 workers = 24 calls
+    worker_base_port: int = 0  # 0: SIP port + 10
+    rtp_base_port: int = 20000
+    flow: str = "main"
+    asr: AsrConfig = field(default_factory=AsrConfig)
+    vad: VadConfig = field(default_factory=VadConfig)
+    log_level: str = "INFO"
+
+    @property
+    def sip_hostport(self) -> tuple[str, int]:
+        return parse_hostport(self.sip, 5060)
+
+    @property
+    def http_hostport(self) -> tuple[str, int]:
+        return parse_hostport(self.http, 8080)
+
+    def worker_sip_port(self, index: int) -> int:
+        base = self.worker_base_port or self.sip_hostport[1] + 10
+        return base + index
+
+    def worker_rtp_port(self, index: int) -> int:
+        return self.rtp_base_port + 100 * index
+
+
+def _section(cls: type, data: Any, name: str) -> Any:
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise SettingsError(f"'{name}' must be a mapping")
+    known = {f.name for f in fields(cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise SettingsError(f"unknown keys in '{name}': {', '.join(sorted(unknown))}")
+    data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    try:
+        return cls(**data)
+    except TypeError as exc:
+        raise SettingsError(f"'{name}': {exc}") from exc
+
+
+def load_settings(path: Path | None, **overrides: Any) -> Settings:
+    settings = Settings()
+    if path is not None:
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise SettingsError(f"{path}: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise SettingsError(f"{path}: settings must be a mapping")
+        raw = dict(raw)
+        asr = _section(AsrConfig, raw.pop("asr", None), "asr")
+        vad = _section(VadConfig, raw.pop("vad", None), "vad")
+        known = {f.name for f in fields(Settings)}
+        unknown = set(raw) - known
+        if unknown:
+            raise SettingsError(f"{path}: unknown settings: {', '.join(sorted(unknown))}")
+        for key in ("flows", "data"):
+            if key in raw:
+                raw[key] = Path(raw[key])
+        settings = replace(settings, asr=asr, vad=vad, **raw)
+    asr_over = {k[4:]: v for k, v in overrides.items() if k.startswith("asr_") and v is not None}
+    if asr_over:
+        settings.asr = replace(settings.asr, **asr_over)
+    plain = {k: v for k, v in overrides.items() if not k.startswith("asr_") and v is not None}
+    return replace(settings, **plain)

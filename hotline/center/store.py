@@ -1,0 +1,86 @@
+"""Durable call records: SQLite in WAL mode in the data directory, shared by all processes.
+
+Records are written when a call starts, after every final transcript segment and at the end, so a
+crash loses at most the utterance in progress. Storage sits behind `CallStore`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+from hotline.center.records import CallRecord
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    id TEXT PRIMARY KEY,
+    started_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_started ON calls(started_at DESC);
+"""
+
+
+class CallStore(Protocol):
+    def save(self, record: CallRecord) -> None: ...
+    def get(self, call_id: str) -> dict[str, Any] | None: ...
+    def recent(self, limit: int) -> list[dict[str, Any]]: ...
+    def mark_interrupted(self, worker: str) -> int: ...
+
+
+class SqliteCallStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+
+    def save(self, record: CallRecord) -> None:
+        data = json.dumps(record.to_dict(), ensure_ascii=False)
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO calls(id, started_at, status, data) VALUES(?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET status=excluded.status, data=excluded.data",
+                (record.id, record.started_at, record.status, data),
+            )
+
+    def get(self, call_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute("SELECT data FROM calls WHERE id=?", (call_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT data FROM calls ORDER BY started_at DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def mark_interrupted(self, worker: str) -> int:
+        """Calls a dead worker left `live` are marked interrupted (their saved segments stay)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT id, data FROM calls WHERE status='live'").fetchall()
+        count = 0
+        for call_id, raw in rows:
+            data = json.loads(raw)
+            if data.get("worker") != worker:
+                continue
+            data["status"] = "interrupted"
+            data["end_reason"] = data.get("end_reason") or "worker_died"
+            with self._lock:
+                self._conn.execute(
+                    "UPDATE calls SET status='interrupted', data=? WHERE id=?", (json.dumps(data), call_id)
+                )
+            count += 1
+        return count
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

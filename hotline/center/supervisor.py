@@ -1,0 +1,133 @@
+"""`hotline serve`: the supervisor. Starts Redis (embedded unless a URL is given), the media
+workers, the Kamailio SIP edge and the HTTP app; restarts dead workers; shuts all down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import redis.asyncio as aioredis
+import uvicorn
+
+from hotline.asr.factory import resolve_engine
+from hotline.asr.models import whisper_model_path
+from hotline.center.processes import Child, ProcessError, wait_until
+from hotline.center.redis_server import EmbeddedRedis
+from hotline.center.settings import Settings
+from hotline.center.store import SqliteCallStore
+from hotline.center.worker import flow_path, prerender_prompts
+from hotline.ivr.flow import load_flow
+from hotline.ivr.prompts import PromptCache
+from hotline.telephony.sip.edge import KamailioEdge, sip_options_ping
+from hotline.telephony.sip.endpoint import MAX_CALLS_PER_PROCESS
+from hotline.web.app import AppState, create_app
+
+log = logging.getLogger(__name__)
+
+
+def settings_to_json(settings: Settings) -> str:
+    data = asdict(settings)
+    data["flows"], data["data"] = str(settings.flows.resolve()), str(settings.data.resolve())
+    return json.dumps(data)
+
+
+class Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.run_dir = settings.data / "run"
+        self.workers: list[Child] = []
+        self._stop = asyncio.Event()
+
+    def _worker_child(self, index: int, redis_url: str, settings_file: Path) -> Child:
+        wid = f"w{index + 1}"
+        argv = [sys.executable, "-m", "hotline.center.cli", "worker", "--settings-file", str(settings_file),
+                "--id", wid, "--port", str(self.settings.worker_sip_port(index)),
+                "--rtp-port", str(self.settings.worker_rtp_port(index)), "--redis", redis_url]
+        return Child(wid, argv, self.settings.data / "logs" / f"worker-{wid}.log")
+
+    async def run(self) -> int:
+        s = self.settings
+        s.data.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        flow = load_flow(flow_path(s))  # a broken flow stops start-up with file:line
+        await prerender_prompts(flow, PromptCache(s.data / "prompts", flow.voice))
+        engine = resolve_engine(s.asr)
+        if engine == "whisper":
+            whisper_model_path(s.asr.whisper_model)  # assemble once here, not in every worker
+        redis_server = EmbeddedRedis(s.data) if s.redis is None else None
+        edge: KamailioEdge | None = None
+        server: uvicorn.Server | None = None
+        server_task: asyncio.Task[None] | None = None
+        client: aioredis.Redis | None = None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        try:
+            if redis_server is not None:
+                await redis_server.start()
+            redis_url = redis_server.url if redis_server else str(s.redis)
+            client = aioredis.from_url(redis_url)
+            await client.delete("hotline:workers")
+            settings_file = self.run_dir / "settings.json"
+            settings_file.write_text(settings_to_json(s))
+            host = s.sip_hostport[0]
+            self.workers = [self._worker_child(i, redis_url, settings_file) for i in range(s.workers)]
+            for child in self.workers:
+                await child.start()
+            for i, child in enumerate(self.workers):
+                port = s.worker_sip_port(i)
+                await wait_until(lambda port=port: sip_options_ping(host, port), 180.0, f"worker {child.name}", child)
+            edge = KamailioEdge(host, s.sip_hostport[1], self.run_dir, [(host, s.worker_sip_port(i)) for i in
+                                                                        range(s.workers)], MAX_CALLS_PER_PROCESS)
+            await edge.start()
+            store = SqliteCallStore(s.data / "calls.db")
+            app = create_app(AppState(store, client, s.sip, edge.listening, engine,
+                                      "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language))
+            http_host, http_port = s.http_hostport
+            server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
+                                                   access_log=False, lifespan="off"))
+            server_task = asyncio.create_task(server.serve(), name="http")
+            log.info("hotline ready", extra={"sip": s.sip, "http": s.http, "workers": s.workers,
+                                             "capacity": s.workers * MAX_CALLS_PER_PROCESS, "asr": engine})
+            print(f"hotline ready: SIP udp:{s.sip}  HTTP http://{s.http}  ({s.workers} workers, "
+                  f"{s.workers * MAX_CALLS_PER_PROCESS} calls, ASR {engine})", flush=True)
+            await self._watch(server_task)
+            return 0
+        except ProcessError as exc:
+            log.error("start-up failed", extra={"error": str(exc)})
+            print(f"hotline: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            log.info("shutting down")
+            # workers first: they hang up live calls (BYE goes out through the edge) and save records
+            await asyncio.gather(*(w.stop(timeout=25.0) for w in self.workers), return_exceptions=True)
+            if edge is not None:
+                await edge.stop()
+            if server is not None and server_task is not None:
+                server.should_exit = True
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(server_task, 5.0)
+            if client is not None:
+                await client.aclose()
+            if redis_server is not None:
+                await redis_server.stop()
+
+    async def _watch(self, server_task: asyncio.Task[None]) -> None:
+        while not self._stop.is_set():
+            if server_task.done():
+                raise ProcessError("HTTP server stopped (is the HTTP port free?)")
+            for child in self.workers:
+                if not child.running:
+                    child.restarts += 1
+                    log.warning("worker died, restarting",
+                                extra={"worker": child.name, "rc": child.proc.returncode if child.proc else None,
+                                       "restarts": child.restarts})
+                    await child.start()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 1.0)

@@ -1,0 +1,69 @@
+"""Prompt audio: text spoken by espeak-ng, converted to 16 kHz mono s16 and cached as WAV files."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import wave
+from pathlib import Path
+
+from hotline.telephony.frames import SAMPLE_RATE
+
+
+class PromptError(Exception):
+    retryable = False
+
+
+def read_wav_pcm(path: Path) -> bytes:
+    with wave.open(str(path), "rb") as w:
+        if w.getframerate() != SAMPLE_RATE or w.getnchannels() != 1 or w.getsampwidth() != 2:
+            raise PromptError(f"{path}: prompt WAV must be {SAMPLE_RATE} Hz mono 16-bit")
+        return w.readframes(w.getnframes())
+
+
+class PromptCache:
+    """Renders prompts once per (voice, text) and keeps them on disk and in memory."""
+
+    def __init__(self, directory: Path, voice: str = "en-us", speed: int = 165) -> None:
+        self.directory = directory
+        self.voice = voice
+        self.speed = speed
+        self._memory: dict[str, bytes] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def path_for(self, text: str, voice: str | None = None) -> Path:
+        key = hashlib.sha256(f"{voice or self.voice}|{self.speed}|{text}".encode()).hexdigest()[:24]
+        return self.directory / f"{key}.wav"
+
+    async def get(self, text: str, voice: str | None = None) -> bytes:
+        path = self.path_for(text, voice)
+        cached = self._memory.get(path.name)
+        if cached is not None:
+            return cached
+        lock = self._locks.setdefault(path.name, asyncio.Lock())
+        async with lock:
+            if path.name not in self._memory:
+                if not path.is_file():
+                    await self._render(text, voice or self.voice, path)
+                self._memory[path.name] = read_wav_pcm(path)
+        return self._memory[path.name]
+
+    async def _render(self, text: str, voice: str, path: Path) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.wav")
+        # espeak-ng writes 22.05 kHz; sox resamples to the bridge rate
+        cmd = (
+            f"espeak-ng -v {voice} -s {self.speed} --stdout -- \"$HOTLINE_TEXT\" | "
+            f"sox -t wav - -r {SAMPLE_RATE} -c 1 -b 16 -e signed-integer {tmp}"
+        )
+        proc = await asyncio.create_subprocess_exec(
+            "/bin/sh", "-c", cmd,
+            env={**os.environ, "HOTLINE_TEXT": text},
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await proc.communicate()
+        if proc.returncode != 0 or not tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            raise PromptError(f"TTS failed ({proc.returncode}): {err.decode(errors='replace').strip()}")
+        tmp.replace(path)

@@ -1,0 +1,66 @@
+"""Prompt playout, pulled frame by frame by the media clock so it is paced in real time."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hotline.telephony.frames import FRAME_BYTES
+
+
+@dataclass(slots=True)
+class _Item:
+    prompt_id: str
+    pcm: bytes
+    on_done: Callable[[str, bool], None] | None  # (prompt_id, interrupted)
+
+
+class Playout:
+    """Thread-safe queue of PCM prompts; `next_frame` is called from the media thread.
+
+    Completion callbacks run on whatever thread calls `next_frame`/`stop`; the SIP layer wraps them
+    with `loop.call_soon_threadsafe`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: deque[_Item] = deque()
+        self._pos = 0
+        self.frames_played = 0
+
+    @property
+    def playing(self) -> bool:
+        with self._lock:
+            return bool(self._items)
+
+    def play(self, prompt_id: str, pcm: bytes, on_done: Callable[[str, bool], None] | None = None) -> None:
+        with self._lock:
+            self._items.append(_Item(prompt_id, pcm, on_done))
+
+    def stop(self) -> None:
+        """Drop everything queued; each dropped prompt reports interrupted=True."""
+        with self._lock:
+            items, self._items, self._pos = list(self._items), deque(), 0
+        for item in items:
+            if item.on_done:
+                item.on_done(item.prompt_id, True)
+
+    def next_frame(self) -> bytes | None:
+        done: _Item | None = None
+        with self._lock:
+            if not self._items:
+                return None
+            item = self._items[0]
+            chunk = item.pcm[self._pos : self._pos + FRAME_BYTES]
+            self._pos += FRAME_BYTES
+            if self._pos >= len(item.pcm):
+                done = self._items.popleft()
+                self._pos = 0
+            self.frames_played += 1
+        if done and done.on_done:
+            done.on_done(done.prompt_id, False)
+        if len(chunk) < FRAME_BYTES:
+            chunk = chunk + b"\x00" * (FRAME_BYTES - len(chunk))
+        return chunk

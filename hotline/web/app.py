@@ -1,0 +1,76 @@
+"""HTTP API (FastAPI): health and call records. OpenAPI docs at /docs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, HTTPException, Query
+from pydantic import BaseModel
+
+from hotline import __version__
+from hotline.center.events import WORKERS_KEY
+from hotline.center.store import CallStore
+
+
+@dataclass
+class AppState:
+    store: CallStore
+    redis: aioredis.Redis
+    sip_address: str
+    sip_listening: Callable[[], Awaitable[bool]]
+    asr_engine: str
+    asr_model: str
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    redis: dict[str, Any]
+    asr: dict[str, Any]
+    sip: dict[str, Any]
+
+
+def create_app(state: AppState) -> FastAPI:
+    app = FastAPI(title="hotline", version=__version__,
+                  description="Offline-first contact-center server: call records and health.")
+
+    @app.get("/api/health", response_model=Health)
+    async def health() -> Health:
+        redis_ok, workers = True, []
+        try:
+            await state.redis.ping()
+            raw = await state.redis.hgetall(WORKERS_KEY)
+            workers = [{"id": k.decode(), **json.loads(v)} for k, v in sorted(raw.items())]
+        except (aioredis.RedisError, OSError) as exc:
+            redis_ok = False
+            redis_error = type(exc).__name__
+        listening = await state.sip_listening()
+        engines = sorted({w.get("asr_engine", "") for w in workers} - {""}) or [state.asr_engine]
+        models = sorted({w.get("asr_model", "") for w in workers} - {""}) or [state.asr_model]
+        ok = redis_ok and listening and bool(workers)
+        return Health(
+            status="ok" if ok else "degraded",
+            version=__version__,
+            redis={"ok": redis_ok, **({} if redis_ok else {"error": redis_error})},
+            asr={"engine": engines[0], "model": models[0]},
+            sip={"listening": listening, "address": state.sip_address, "workers": workers,
+                 "capacity": sum(int(w.get("max_calls", 0)) for w in workers)},
+        )
+
+    @app.get("/api/calls")
+    async def list_calls(limit: int = Query(20, ge=1, le=1000)) -> list[dict[str, Any]]:
+        """Most recent calls first."""
+        return state.store.recent(limit)
+
+    @app.get("/api/calls/{call_id}")
+    async def get_call(call_id: str) -> dict[str, Any]:
+        record = state.store.get(call_id)
+        if record is None:
+            raise HTTPException(status_code=404, detail=f"no call with id {call_id!r}")
+        return record
+
+    return app
