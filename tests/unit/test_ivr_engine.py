@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from hotline.ivr.engine import (
+    DigitPressed,
+    Hangup,
+    IvrEngine,
+    Play,
+    PromptDone,
+    SpeechHeard,
+    StartTimer,
+    StopPlayback,
+    TimerFired,
+)
+from hotline.ivr.flow import load_flow
+
+FLOW = Path(__file__).resolve().parents[2] / "flows" / "main.yaml"
+
+
+def play_of(actions: list[object]) -> Play:
+    plays = [a for a in actions if isinstance(a, Play)]
+    assert plays, actions
+    return plays[-1]
+
+
+def start_menu(engine: IvrEngine) -> Play:
+    greeting = play_of(engine.start())
+    return play_of(engine.handle(PromptDone(greeting.prompt_id)))
+
+
+def test_dtmf_path_to_readback_and_hangup() -> None:
+    engine = IvrEngine(load_flow(FLOW))
+    menu = start_menu(engine)
+    assert "press 1" in menu.text
+    actions = engine.handle(DigitPressed("1"))
+    assert isinstance(actions[0], StopPlayback)  # barge-in stops the menu prompt
+    gather = play_of(actions)
+    for d in "123":
+        engine.handle(DigitPressed(d))
+    readback = play_of(engine.handle(DigitPressed("#")))
+    assert "1 2 3" in readback.text
+    assert engine.handle(PromptDone(readback.prompt_id)) == [Hangup("flow_end")]
+    assert engine.path == ["greeting", "main_menu", "tracking_number", "tracking_readback"]
+    assert engine.variables["parcel_number"] == "123"
+    assert gather.prompt_id != readback.prompt_id
+
+
+def test_spoken_keyword_selects_option() -> None:
+    engine = IvrEngine(load_flow(FLOW))
+    start_menu(engine)
+    play_of(engine.handle(SpeechHeard("Could I talk to an agent please?")))
+    assert engine.path[-1] == "agent"
+    assert engine.variables["choice"] == "agent"
+
+
+def test_words_match_whole_words_only() -> None:
+    engine = IvrEngine(load_flow(FLOW))
+    start_menu(engine)
+    # "reopening" must not match "opening"; nothing matches: retry with an apology
+    retry = play_of(engine.handle(SpeechHeard("the reopening")))
+    assert retry.text.startswith("Sorry, I did not get that.")
+    assert engine.path[-1] == "main_menu"
+
+
+def test_no_input_retries_then_says_goodbye() -> None:
+    engine = IvrEngine(load_flow(FLOW))
+    menu = start_menu(engine)
+    for _ in range(2):
+        timer = [a for a in engine.handle(PromptDone(menu.prompt_id)) if isinstance(a, StartTimer)][0]
+        menu = play_of(engine.handle(TimerFired(timer.token)))
+        assert menu.text.startswith("Sorry, I did not hear anything.")
+    timer = [a for a in engine.handle(PromptDone(menu.prompt_id)) if isinstance(a, StartTimer)][0]
+    goodbye = play_of(engine.handle(TimerFired(timer.token)))
+    assert goodbye.text == "Thank you for calling. Goodbye."
+    assert engine.handle(PromptDone(goodbye.prompt_id)) == [Hangup("flow_end")]
+
+
+def test_stale_timer_and_prompt_events_are_ignored() -> None:
+    engine = IvrEngine(load_flow(FLOW))
+    menu = start_menu(engine)
+    timer = [a for a in engine.handle(PromptDone(menu.prompt_id)) if isinstance(a, StartTimer)][0]
+    engine.handle(DigitPressed("1"))  # moved on to the gather node
+    assert engine.handle(TimerFired(timer.token)) == []
+    assert engine.handle(PromptDone(menu.prompt_id)) == []
+    assert engine.path[-1] == "tracking_number"
+
+
+def test_digits_typed_ahead_during_greeting_reach_the_menu() -> None:
+    engine = IvrEngine(load_flow(FLOW))
+    greeting = play_of(engine.start())
+    assert engine.handle(DigitPressed("2")) == []
+    actions = engine.handle(PromptDone(greeting.prompt_id))
+    assert engine.path == ["greeting", "main_menu", "hours"]
+    assert "opening hours" in play_of(actions).text
+
+
+def test_gather_inter_digit_timeout_completes() -> None:
+    engine = IvrEngine(load_flow(FLOW))
+    start_menu(engine)
+    gather = play_of(engine.handle(DigitPressed("1")))
+    engine.handle(PromptDone(gather.prompt_id))
+    actions = engine.handle(DigitPressed("9"))
+    timer = [a for a in actions if isinstance(a, StartTimer)][0]
+    readback = play_of(engine.handle(TimerFired(timer.token)))
+    assert "9" in readback.text and engine.variables["parcel_number"] == "9"
