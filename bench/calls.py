@@ -4,7 +4,9 @@ Starts `hotline serve`, places N simultaneous SIPp calls (each speaks one senten
 and prints JSON: calls answered and completed, frames dropped, CPU per call (all server
 processes), end-of-speech -> final transcript latency p50/p95 (from the transcript.final events).
 
-    python -m bench.calls [--calls 20] [--seconds 20] [--engines whisper,vosk]
+    python -m bench.calls [--calls 1,20] [--seconds 20] [--engines whisper,vosk]
+
+Each (engine, number of calls) pair runs on a freshly started server.
 """
 
 from __future__ import annotations
@@ -119,14 +121,17 @@ def run_engine(engine: str, calls: int, seconds: int, workdir: Path) -> dict[str
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--calls", default="1,20", help="comma-separated numbers of simultaneous calls")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--engines", default="whisper,vosk")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
         for engine in args.engines.split(","):
-            results.append(run_engine(engine, args.calls, args.seconds, Path(tmp)))
+            for calls in (int(n) for n in args.calls.split(",")):
+                workdir = Path(tmp) / f"{engine}-{calls}"
+                workdir.mkdir()
+                results.append(run_engine(engine, calls, args.seconds, workdir))
     print(json.dumps({"benchmark": "calls", "cpu_cores": os.cpu_count(), "results": results}, indent=2))
     return 0
 
