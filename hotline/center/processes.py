@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -11,6 +12,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: if the supervisor is killed (even with SIGKILL), the kernel
+    sends the child SIGTERM, so no worker, Kamailio or Redis outlives it holding ports."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 class ProcessError(Exception):
@@ -31,6 +44,7 @@ class Child:
             self.proc = await asyncio.create_subprocess_exec(
                 *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=logfile, stderr=logfile,
                 env={**os.environ, **(self.env or {})}, start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         finally:
             logfile.close()

@@ -29,7 +29,7 @@ class CallStore(Protocol):
     def save(self, record: CallRecord) -> None: ...
     def get(self, call_id: str) -> dict[str, Any] | None: ...
     def recent(self, limit: int) -> list[dict[str, Any]]: ...
-    def mark_interrupted(self, worker: str) -> int: ...
+    def mark_interrupted(self, worker: str | None) -> int: ...
 
 
 class SqliteCallStore:
@@ -63,14 +63,15 @@ class SqliteCallStore:
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
-    def mark_interrupted(self, worker: str) -> int:
-        """Calls a dead worker left `live` are marked interrupted (their saved segments stay)."""
+    def mark_interrupted(self, worker: str | None) -> int:
+        """Calls that a dead worker (or any worker, for None) left `live` are marked interrupted;
+        the segments they saved stay."""
         with self._lock:
             rows = self._conn.execute("SELECT id, data FROM calls WHERE status='live'").fetchall()
         count = 0
         for call_id, raw in rows:
             data = json.loads(raw)
-            if data.get("worker") != worker:
+            if worker is not None and data.get("worker") != worker:
                 continue
             data["status"] = "interrupted"
             data["end_reason"] = data.get("end_reason") or "worker_died"

@@ -58,6 +58,11 @@ class Supervisor:
         flow = load_flow(flow_path(s))  # a broken flow stops start-up with file:line
         await prerender_prompts(flow, PromptCache(s.data / "prompts", flow.voice))
         engine = resolve_engine(s.asr)
+        store = SqliteCallStore(s.data / "calls.db")
+        # nothing of ours runs on this data directory yet: calls still `live` died with a previous run
+        interrupted = store.mark_interrupted(None)
+        if interrupted:
+            log.warning("calls of a previous run marked interrupted", extra={"count": interrupted})
         if engine == "whisper":
             whisper_model_path(s.asr.whisper_model)  # assemble once here, not in every worker
         redis_server = EmbeddedRedis(s.data) if s.redis is None else None
@@ -86,7 +91,6 @@ class Supervisor:
             edge = KamailioEdge(host, s.sip_hostport[1], self.run_dir, [(host, s.worker_sip_port(i)) for i in
                                                                         range(s.workers)], MAX_CALLS_PER_PROCESS)
             await edge.start()
-            store = SqliteCallStore(s.data / "calls.db")
             app = create_app(AppState(store, client, s.sip, edge.listening, engine,
                                       "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language))
             http_host, http_port = s.http_hostport

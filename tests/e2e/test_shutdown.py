@@ -49,3 +49,76 @@ def test_sigterm_hangs_up_live_call_and_saves_it(tmp_path: Path, track_parcel_wa
     assert any("track" in s["text"].lower() for s in record["transcript"])
     # the embedded redis and kamailio are gone too
     assert subprocess.run(["pgrep", "-f", str(tmp_path / "serve")], capture_output=True).stdout == b""
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        stack.extend(children.get(p, []))
+    return out
+
+
+def test_kill9_keeps_saved_segments_and_marks_call_interrupted(tmp_path: Path, track_parcel_wav: Path,
+                                                               _tools_present: None) -> None:
+    import os
+    import threading
+
+    data = tmp_path / "serve"
+    server = ServerProcess(data, workers=1).start()
+    pcap = tmp_path / "c.pcap"
+    build_pcap(pcap, 8.0, [Clip(2.0, read_wav_8k(track_parcel_wav))], [])
+    scenario = fill_scenario("bye_waiter.xml", tmp_path, PCAP=pcap, BYE_TIMEOUT_MS=20000)
+    caller = threading.Thread(target=lambda: run_sipp(scenario, f"127.0.0.1:{server.sip_port}", tmp_path,
+                                                      timeout_s=30))
+    caller.start()
+    deadline = time.monotonic() + 30
+    calls: list[dict] = []
+    while time.monotonic() < deadline:
+        calls = server.get("/api/calls", limit=5)
+        if calls and calls[0]["transcript"]:
+            break
+        time.sleep(0.3)
+    assert calls and calls[0]["status"] == "live" and calls[0]["transcript"], calls
+    call_id = calls[0]["id"]
+    assert server.proc is not None
+    tree = descendants(server.proc.pid)
+    assert len(tree) >= 4  # supervisor, redis, worker, kamailio
+    for pid in tree:  # power cut: everything dies at once, nothing gets to clean up
+        os.kill(pid, signal.SIGKILL)
+    server.proc.wait(10)
+    server.log.close()
+    caller.join(40)
+
+    restarted = ServerProcess(data, workers=1).start()
+    try:
+        record = restarted.get(f"/api/calls/{call_id}")
+        assert record["status"] == "interrupted"
+        assert any("track" in s["text"].lower() for s in record["transcript"]), record
+    finally:
+        assert restarted.stop() == 0
+
+
+def test_supervisor_killed_takes_its_children_along(tmp_path: Path, _tools_present: None) -> None:
+    server = ServerProcess(tmp_path / "serve", workers=1).start()
+    assert server.proc is not None
+    children = [p for p in descendants(server.proc.pid) if p != server.proc.pid]
+    assert children
+    server.proc.kill()
+    server.proc.wait(10)
+    server.log.close()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in children):
+        time.sleep(0.2)
+    alive = [p for p in children if Path(f"/proc/{p}/stat").exists()
+             and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"]
+    assert alive == [], "children outlived the supervisor"

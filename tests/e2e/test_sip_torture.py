@@ -4,6 +4,7 @@ call still works afterwards."""
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 import uuid
@@ -15,7 +16,9 @@ from tests.support.rtp_pcap import build_pcap
 from tests.support.server import ServerProcess
 from tests.support.sipp import fill_scenario, run_sipp
 
-TORTURE = Path(__file__).resolve().parents[3] / "shared" / "sip-torture"
+# ../shared beside the repository (as in CI), or HOTLINE_SHARED pointing at it
+SHARED = Path(os.environ.get("HOTLINE_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+TORTURE = SHARED / "sip-torture"
 PROTOS_SAMPLE = sorted({*range(0, 4527, 60), 3640})
 
 
