@@ -73,8 +73,8 @@ class CallSession:
         rec, deps, leg = self.record, self.deps, self.leg
         deps.store.save(rec)
         log.info("call started", extra={"call": rec.id, "worker": deps.worker_id})
-        await deps.publisher.set_live(rec.id, deps.worker_id, True)
-        await deps.publisher.publish("call.started", rec.id, worker=deps.worker_id, flow=rec.flow)
+        deps.publisher.set_live(rec.id, deps.worker_id, True)
+        deps.publisher.publish("call.started", rec.id, worker=deps.worker_id, flow=rec.flow)
         pipeline = SpeechPipeline("caller", leg.frames, deps.recognizer, deps.vad)
         pipeline.start()
         leg.on_prompt_done = lambda pid, interrupted: self._inbox.put_nowait(PromptDone(pid, interrupted))
@@ -113,10 +113,10 @@ class CallSession:
             rec.frames_received = leg.frames.received
             rec.frames_dropped = leg.frames.dropped
             deps.store.save(rec)
-            await deps.publisher.publish(
+            deps.publisher.publish(
                 "call.ended", rec.id, reason=rec.end_reason, path=rec.ivr_path, dtmf_count=rec.dtmf_count
             )
-            await deps.publisher.set_live(rec.id, deps.worker_id, False)
+            deps.publisher.set_live(rec.id, deps.worker_id, False)
             log.info("call ended", extra={"call": rec.id, "reason": rec.end_reason,
                                           "frames_dropped": rec.frames_dropped})
         return rec
@@ -146,7 +146,7 @@ class CallSession:
         rec = self.record
         async for event in pipeline:
             if isinstance(event, SpeechStarted):
-                await self.deps.publisher.publish("speech.started", rec.id, speaker=event.speaker,
+                self.deps.publisher.publish("speech.started", rec.id, speaker=event.speaker,
                                                   offset_ms=event.offset_ms)
                 continue
             assert isinstance(event, Transcript)
@@ -155,17 +155,17 @@ class CallSession:
             if event.final:
                 rec.transcript.append(Segment(event.speaker, event.text, event.start_ms, event.end_ms, event.engine))
                 self.deps.store.save(rec)  # a crash loses at most the utterance in progress
-                await self.deps.publisher.publish("transcript.final", rec.id, latency_ms=round(event.latency_ms, 1),
+                self.deps.publisher.publish("transcript.final", rec.id, latency_ms=round(event.latency_ms, 1),
                                                   **payload)
                 self._inbox.put_nowait(SpeechHeard(event.text))
             else:
-                await self.deps.publisher.publish("transcript.partial", rec.id, **payload)
+                self.deps.publisher.publish("transcript.partial", rec.id, **payload)
 
     async def _pump_dtmf(self) -> None:
         while True:
             event: DtmfEvent = await self.leg.dtmf.get()
             self.record.dtmf.append(DtmfRecord(event.digit, event.method, event.offset_ms))
-            await self.deps.publisher.publish("dtmf", self.record.id, method=event.method, offset_ms=event.offset_ms)
+            self.deps.publisher.publish("dtmf", self.record.id, method=event.method, offset_ms=event.offset_ms)
             self._inbox.put_nowait(DigitPressed(event.digit))
 
     async def _watch_disconnect(self) -> None:

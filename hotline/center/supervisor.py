@@ -17,6 +17,7 @@ import uvicorn
 
 from hotline.asr.factory import resolve_engine
 from hotline.asr.models import whisper_model_path
+from hotline.center.events import redis_client
 from hotline.center.processes import Child, ProcessError, wait_until
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.settings import Settings
@@ -77,7 +78,7 @@ class Supervisor:
             if redis_server is not None:
                 await redis_server.start()
             redis_url = redis_server.url if redis_server else str(s.redis)
-            client = aioredis.from_url(redis_url)
+            client = redis_client(redis_url)
             await client.delete("hotline:workers")
             settings_file = self.run_dir / "settings.json"
             settings_file.write_text(settings_to_json(s))
@@ -101,7 +102,7 @@ class Supervisor:
                                              "capacity": s.workers * MAX_CALLS_PER_PROCESS, "asr": engine})
             print(f"hotline ready: SIP udp:{s.sip}  HTTP http://{s.http}  ({s.workers} workers, "
                   f"{s.workers * MAX_CALLS_PER_PROCESS} calls, ASR {engine})", flush=True)
-            await self._watch(server_task)
+            await self._watch(server_task, redis_server)
             return 0
         except ProcessError as exc:
             log.error("start-up failed", extra={"error": str(exc)})
@@ -122,10 +123,17 @@ class Supervisor:
             if redis_server is not None:
                 await redis_server.stop()
 
-    async def _watch(self, server_task: asyncio.Task[None]) -> None:
+    async def _watch(self, server_task: asyncio.Task[None], redis_server: EmbeddedRedis | None) -> None:
         while not self._stop.is_set():
             if server_task.done():
                 raise ProcessError("HTTP server stopped (is the HTTP port free?)")
+            if redis_server is not None and not redis_server.child.running:
+                # calls go on meanwhile (records are in SQLite); events resume once it is back
+                log.warning("embedded redis died, restarting")
+                try:
+                    await redis_server.start()
+                except ProcessError as exc:
+                    log.error("embedded redis restart failed", extra={"error": str(exc)})
             for child in self.workers:
                 if not child.running:
                     child.restarts += 1

@@ -9,10 +9,8 @@ import os
 import signal
 from pathlib import Path
 
-import redis.asyncio as aioredis
-
 from hotline.asr.factory import build_recognizer
-from hotline.center.events import EventPublisher
+from hotline.center.events import EventPublisher, redis_client
 from hotline.center.session import CallSession, SessionDeps
 from hotline.center.settings import Settings
 from hotline.center.store import SqliteCallStore
@@ -57,7 +55,7 @@ class Worker:
         count = await prerender_prompts(flow, prompts)
         store = SqliteCallStore(settings.data / "calls.db")
         interrupted = store.mark_interrupted(self.id)  # left live by a previous run of this worker
-        client = aioredis.from_url(self.redis_url)
+        client = redis_client(self.redis_url)
         publisher = EventPublisher(client)
         deps = SessionDeps(flow, recognizer, prompts, store, publisher, self.id, settings.vad)
         host = settings.sip_hostport[0]
@@ -80,6 +78,7 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
             await endpoint.stop()
+            await publisher.aclose()
             with contextlib.suppress(Exception):
                 await client.hdel("hotline:workers", self.id)
             await client.aclose()
@@ -100,7 +99,7 @@ class Worker:
 
     async def _heartbeat(self, publisher: EventPublisher, endpoint: SipEndpoint, engine: str, model: str) -> None:
         while True:
-            await publisher.heartbeat(self.id, {
+            publisher.heartbeat(self.id, {
                 "sip": f"{self.settings.sip_hostport[0]}:{self.sip_port}", "listening": endpoint.listening,
                 "calls": len(endpoint.calls), "max_calls": MAX_CALLS_PER_PROCESS,
                 "asr_engine": engine, "asr_model": model, "pid": os.getpid(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.support.rtp_pcap import Clip, Digit, build_pcap, pcmu_rms_dbfs, read_rtp, read_wav_8k
+from tests.support.rtp_pcap import Clip, Digit, build_pcap, g711_rms_dbfs, read_rtp, read_wav_8k
 from tests.support.server import ServerProcess
 from tests.support.sipp import fill_scenario, run_sipp
 
@@ -48,4 +48,4 @@ def test_caller_speaks_and_keys_digits(server: ServerProcess, track_parcel_wav: 
 
     packets = read_rtp(capture)
     assert len(packets) > 500, "SIPp received too little RTP from the server"
-    assert pcmu_rms_dbfs(packets) > -40.0, "the prompt audio SIPp received is silent"
+    assert g711_rms_dbfs(packets) > -40.0, "the prompt audio SIPp received is silent"

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.support.g711 import ulaw_decode, ulaw_encode
+from tests.support.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 
 PT_PCMU = 0
+PT_PCMA = 8
 PT_EVENT = 101
+CODECS = {"PCMU": (PT_PCMU, ulaw_encode), "PCMA": (PT_PCMA, alaw_encode)}
 _DIGIT_CODES = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
 
 
@@ -47,8 +49,9 @@ def _udp_frame(payload: bytes, src_port: int = 40000, dst_port: int = 6000) -> b
     return eth + ip + udp
 
 
-def build_pcap(path: Path, duration_s: float, clips: list[Clip], digits: list[Digit], ssrc: int = 0x1234ABCD) -> None:
-    """Write a pcap: 20 ms PCMU packets for `duration_s` (silence where no clip plays), with
+def build_pcap(path: Path, duration_s: float, clips: list[Clip], digits: list[Digit], ssrc: int = 0x1234ABCD,
+               codec: str = "PCMU") -> None:
+    """Write a pcap: 20 ms G.711 (`codec` PCMU or PCMA) packets for `duration_s` (silence where no clip plays), with
     RFC 4733 events replacing the voice packets while a digit is held."""
     n = int(duration_s * 50)
     audio = np.zeros(n * 160, dtype=np.int16)
@@ -63,6 +66,7 @@ def build_pcap(path: Path, duration_s: float, clips: list[Clip], digits: list[Di
         count = max(2, d.duration_ms // 20)
         for k in range(count + 2):  # the final packet is sent three times, as RFC 4733 recommends
             events[first + k] = (d.digit, first, min(k + 1, count), k >= count - 1)
+    payload_type, encode = CODECS[codec]
     records = []
     seq, ts = 1000, 0
     for i in range(n):
@@ -75,8 +79,8 @@ def build_pcap(path: Path, duration_s: float, clips: list[Clip], digits: list[Di
             payload = struct.pack("!BBH", _DIGIT_CODES[digit], flags | 10, units * 160)
             rtp = struct.pack("!BBHII", 0x80, marker | PT_EVENT, seq & 0xFFFF, event_ts, ssrc) + payload
         else:
-            chunk = ulaw_encode(audio[i * 160 : (i + 1) * 160])
-            rtp = struct.pack("!BBHII", 0x80, PT_PCMU, seq & 0xFFFF, ts, ssrc) + chunk
+            chunk = encode(audio[i * 160 : (i + 1) * 160])
+            rtp = struct.pack("!BBHII", 0x80, payload_type, seq & 0xFFFF, ts, ssrc) + chunk
         seq += 1
         ts += 160
         frame = _udp_frame(rtp)
@@ -121,10 +125,12 @@ def read_rtp(path: Path) -> list[RtpPacket]:
     return out
 
 
-def pcmu_rms_dbfs(packets: list[RtpPacket]) -> float:
-    voice = [p.payload for p in packets if p.payload_type == PT_PCMU]
+def g711_rms_dbfs(packets: list[RtpPacket], payload_type: int = PT_PCMU) -> float:
+    """Level of the G.711 audio in `packets` of the given payload type (-200 when there is none)."""
+    voice = [p.payload for p in packets if p.payload_type == payload_type]
     if not voice:
         return -200.0
-    samples = ulaw_decode(b"".join(voice)).astype(np.float64)
+    decode = ulaw_decode if payload_type == PT_PCMU else alaw_decode
+    samples = decode(b"".join(voice)).astype(np.float64)
     rms = float(np.sqrt(np.mean(samples * samples)))
     return 20 * np.log10(max(rms, 1e-9) / 32768.0)

@@ -13,9 +13,12 @@ from tests.support.tools import free_port, free_port_block, require
 SCENARIOS = Path(__file__).resolve().parents[1] / "e2e" / "scenarios"
 
 
+DEFAULTS = {"CODEC_PT": 0, "CODEC_NAME": "PCMU"}
+
+
 def fill_scenario(name: str, out_dir: Path, **values: object) -> Path:
     text = (SCENARIOS / name).read_text()
-    for key, value in values.items():
+    for key, value in {**DEFAULTS, **values}.items():
         text = text.replace(f"@{key}@", str(value))
     missing = re.findall(r"@[A-Z0-9_]+@", text)
     assert not missing, f"unfilled placeholders in {name}: {missing}"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from hotline.center.events import WORKERS_KEY, EventPublisher
+from hotline.center.events import EVENTS_STREAM, WORKERS_KEY, EventPublisher, redis_client
 from hotline.center.records import CallRecord, Segment
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.store import SqliteCallStore
@@ -45,8 +45,10 @@ async def test_health_reports_workers_engine_and_redis(api) -> None:  # type: ig
     http, _, client = api
     body = (await http.get("/api/health")).json()
     assert body["status"] == "degraded" and body["sip"]["workers"] == []  # no worker has reported yet
-    await EventPublisher(client).heartbeat("w1", {"sip": "127.0.0.1:5070", "max_calls": 4, "asr_engine": "vosk",
-                                                  "asr_model": "/m/ko", "calls": 1})
+    publisher = EventPublisher(client)
+    publisher.heartbeat("w1", {"sip": "127.0.0.1:5070", "max_calls": 4, "asr_engine": "vosk",
+                               "asr_model": "/m/ko", "calls": 1})
+    await publisher.aclose()
     body = (await http.get("/api/health")).json()
     assert body["status"] == "ok" and body["redis"] == {"ok": True}
     assert body["asr"] == {"engine": "vosk", "model": "/m/ko"}
@@ -67,12 +69,37 @@ async def test_health_when_redis_goes_away(api, redis_server: EmbeddedRedis) -> 
 
 
 async def test_publisher_survives_redis_outage(redis_server: EmbeddedRedis) -> None:
-    client = aioredis.from_url(redis_server.url)
+    client = redis_client(redis_server.url, timeout=0.5)
     publisher = EventPublisher(client)
-    await publisher.publish("call.started", "c1")
+    publisher.publish("call.started", "c1")
+    await publisher.flush()
     await redis_server.stop()
-    await publisher.publish("call.ended", "c1")  # must not raise
+    publisher.publish("call.ended", "c1")  # never raises nor blocks
+    await publisher.flush()
     assert publisher.published == 1 and publisher.failed == 1
+    await redis_server.start()  # back again: events flow
+    publisher.publish("call.ended", "c2")
+    await publisher.aclose()
+    assert publisher.published == 2
+    assert [f[b"call_id"] for _, f in await client.xrange(EVENTS_STREAM)] == [b"c1", b"c2"]
+    await client.aclose()
+
+
+async def test_publisher_does_not_block_on_a_hung_redis(redis_server: EmbeddedRedis) -> None:
+    import os
+    import signal
+
+    client = redis_client(redis_server.url, timeout=0.3)
+    publisher = EventPublisher(client, queue_size=3)
+    assert redis_server.child.proc is not None
+    os.kill(redis_server.child.proc.pid, signal.SIGSTOP)
+    try:
+        for i in range(10):
+            publisher.publish("dtmf", f"c{i}")  # returns at once although Redis does not answer
+        assert publisher.dropped >= 6
+    finally:
+        os.kill(redis_server.child.proc.pid, signal.SIGCONT)
+    await publisher.aclose()
     await client.aclose()
 
 
