@@ -30,6 +30,7 @@ run: setup
 
 lint: venv
 	$(BIN)/ruff check hotline tests bench
+	$(BIN)/mypy
 
 test: setup lint
 	$(BIN)/python -m pytest tests

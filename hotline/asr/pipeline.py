@@ -10,8 +10,9 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from hotline.asr.events import SpeechStarted, Transcript
 from hotline.asr.recognizer import Recognizer
@@ -39,7 +40,7 @@ class SpeechPipeline:
         self._segmenter = Segmenter(vad or VadConfig())
         self._stream = recognizer.open_stream()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"asr-{speaker}")
-        self._jobs: asyncio.Queue[object] = asyncio.Queue()
+        self._jobs: asyncio.Queue[tuple[str, asyncio.Future[Any]] | None] = asyncio.Queue()  # None ends
         self._events: asyncio.Queue[object] = asyncio.Queue()
         self._arrivals: deque[tuple[int, float]] = deque(maxlen=200)  # (frame offset, loop time)
         self._segment_no = 0
@@ -54,7 +55,7 @@ class SpeechPipeline:
             asyncio.create_task(self._results(), name=f"asr-{self.speaker}"),
         ]
 
-    def _submit(self, kind: str, fn, *args) -> None:  # type: ignore[no-untyped-def]
+    def _submit(self, kind: str, fn: Callable[..., Any], *args: Any) -> None:
         loop = asyncio.get_running_loop()
         self._jobs.put_nowait((kind, loop.run_in_executor(self._executor, fn, *args)))
 
@@ -76,7 +77,7 @@ class SpeechPipeline:
             for event in self._segmenter.flush(last_offset):
                 self._on_vad(event, loop.time())
         finally:
-            self._jobs.put_nowait(_END)
+            self._jobs.put_nowait(None)
 
     def _on_vad(self, event: SpeechStart | SpeechEnd, now: float) -> None:
         if isinstance(event, SpeechStart):
@@ -110,9 +111,9 @@ class SpeechPipeline:
         loop = asyncio.get_running_loop()
         while True:
             job = await self._jobs.get()
-            if job is _END:
+            if job is None:
                 break
-            kind, fut = job  # type: ignore[misc]
+            kind, fut = job
             try:
                 result = await fut
             except Exception:

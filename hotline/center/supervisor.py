@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import signal
@@ -88,7 +89,7 @@ class Supervisor:
                 await child.start()
             for i, child in enumerate(self.workers):
                 port = s.worker_sip_port(i)
-                await wait_until(lambda port=port: sip_options_ping(host, port), 180.0, f"worker {child.name}", child)
+                await wait_until(functools.partial(sip_options_ping, host, port), 180.0, f"worker {child.name}", child)
             edge = KamailioEdge(host, s.sip_hostport[1], self.run_dir, [(host, s.worker_sip_port(i)) for i in
                                                                         range(s.workers)], MAX_CALLS_PER_PROCESS)
             await edge.start()

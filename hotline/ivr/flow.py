@@ -183,13 +183,13 @@ def parse_flow(data: Any, file: str) -> Flow:
                 if not isinstance(opt, _Located) or "next" not in opt:
                     where = opt if isinstance(opt, _Located) else raw
                     raise err(where, None, f"node '{node_id}': each option needs 'next'")
-                key = opt.get("key")
-                if key is not None and (str(key) not in "0123456789*#" or len(str(key)) != 1):
+                opt_key = opt.get("key")
+                if opt_key is not None and (str(opt_key) not in "0123456789*#" or len(str(opt_key)) != 1):
                     raise err(opt, "key", f"node '{node_id}': option key must be one of 0-9 * #")
                 phrases = opt.get("say", [])
                 if isinstance(phrases, str):
                     phrases = [phrases]
-                parsed.append(MenuOption(str(opt["next"]), None if key is None else str(key),
+                parsed.append(MenuOption(str(opt["next"]), None if opt_key is None else str(opt_key),
                                          tuple(str(p).lower() for p in phrases), str(opt.get("label", opt["next"]))))
                 targets.append((str(opt["next"]), opt, "next"))
             kwargs["options"] = tuple(parsed)

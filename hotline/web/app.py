@@ -44,7 +44,8 @@ def create_app(state: AppState) -> FastAPI:
         try:
             await state.redis.ping()
             raw = await state.redis.hgetall(WORKERS_KEY)
-            workers = [{"id": k.decode(), **json.loads(v)} for k, v in sorted(raw.items())]
+            workers = [{"id": k.decode() if isinstance(k, bytes) else k, **json.loads(v)}
+                       for k, v in sorted(raw.items())]
         except (aioredis.RedisError, OSError) as exc:
             redis_ok = False
             redis_error = type(exc).__name__
