@@ -32,6 +32,6 @@ def track_parcel_wav(speech_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def _tools_present() -> None:
-    for tool in ("redis-server", "sipp", "espeak-ng", "sox", "tcpdump", "kamailio"):
+    for tool in ("redis-server", "sipp", "baresip", "espeak-ng", "sox", "tcpdump", "kamailio"):
         require(tool)
     assert shutil.which("python3")
