@@ -18,6 +18,7 @@ from hotline.center.events import EventPublisher
 from hotline.center.records import CallRecord, DtmfRecord, Segment
 from hotline.center.store import CallStore
 from hotline.ivr.engine import (
+    CallerSpeaking,
     DigitPressed,
     Hangup,
     IvrAction,
@@ -146,8 +147,9 @@ class CallSession:
         rec = self.record
         async for event in pipeline:
             if isinstance(event, SpeechStarted):
+                self._inbox.put_nowait(CallerSpeaking())  # barge-in as soon as the VAD hears speech
                 self.deps.publisher.publish("speech.started", rec.id, speaker=event.speaker,
-                                                  offset_ms=event.offset_ms)
+                                            offset_ms=event.offset_ms)
                 continue
             assert isinstance(event, Transcript)
             payload = {"speaker": event.speaker, "text": event.text, "start_ms": event.start_ms,

@@ -59,7 +59,7 @@ class Worker:
         publisher = EventPublisher(client)
         deps = SessionDeps(flow, recognizer, prompts, store, publisher, self.id, settings.vad)
         host = settings.sip_hostport[0]
-        endpoint = SipEndpoint(host, self.sip_port, self.rtp_port, lambda leg: self._on_call(leg, deps, endpoint))
+        endpoint = SipEndpoint(host, self.sip_port, self.rtp_port, lambda leg: self._on_call(leg, deps))
         endpoint.start()
         log.info("worker ready", extra={"worker": self.id, "sip_port": self.sip_port, "engine": recognizer.name,
                                         "model": recognizer.model, "prompts": count, "interrupted": interrupted})
@@ -84,14 +84,13 @@ class Worker:
             await client.aclose()
             store.close()
 
-    def _on_call(self, leg: SipCallLeg, deps: SessionDeps, endpoint: SipEndpoint) -> None:
+    def _on_call(self, leg: SipCallLeg, deps: SessionDeps) -> None:
         session = CallSession(leg, deps)
         task = asyncio.get_running_loop().create_task(session.run(), name=f"call-{session.record.id}")
         self.sessions.add(task)
 
         def done(t: asyncio.Task[object]) -> None:
             self.sessions.discard(t)
-            endpoint.forget(leg)
             if not t.cancelled() and t.exception() is not None:
                 log.error("call session failed", exc_info=t.exception(), extra={"call": session.record.id})
 

@@ -31,11 +31,16 @@ class SpeechHeard:
 
 
 @dataclass(frozen=True)
+class CallerSpeaking:
+    """The VAD opened a segment: the caller has started to speak (for barge-in)."""
+
+
+@dataclass(frozen=True)
 class TimerFired:
     token: int
 
 
-IvrEvent = PromptDone | DigitPressed | SpeechHeard | TimerFired
+IvrEvent = PromptDone | DigitPressed | SpeechHeard | CallerSpeaking | TimerFired
 
 # --- actions out ------------------------------------------------------------------------------
 
@@ -112,6 +117,8 @@ class IvrEngine:
             return self._digit(node, event.digit)
         if isinstance(event, SpeechHeard):
             return self._speech(node, event.text)
+        if isinstance(event, CallerSpeaking):
+            return self._barge_in(node)
         return []
 
     # --- transitions ---------------------------------------------------------------------
@@ -166,6 +173,15 @@ class IvrEngine:
             self._playing = None
             return [StopPlayback()]
         return []
+
+    def _barge_in(self, node: Node) -> list[IvrAction]:
+        if node.type not in ("menu", "gather"):
+            return []
+        actions = self._interrupt(node)
+        if actions:
+            # if the speech turns out to be nothing (a cough), the no-input timer takes over
+            actions.append(self._arm(node.timeout_ms))
+        return actions
 
     def _digit(self, node: Node, digit: str) -> list[IvrAction]:
         if node.type == "say":

@@ -93,8 +93,11 @@ def test_kill9_keeps_saved_segments_and_marks_call_interrupted(tmp_path: Path, t
     assert server.proc is not None
     tree = descendants(server.proc.pid)
     assert len(tree) >= 4  # supervisor, redis, worker, kamailio
-    for pid in tree:  # power cut: everything dies at once, nothing gets to clean up
-        os.kill(pid, signal.SIGKILL)
+    # power cut: everything dies at once and nothing gets to clean up (stopped first, so that no
+    # child sees its parent die and starts an orderly shutdown before its own SIGKILL)
+    for sig in (signal.SIGSTOP, signal.SIGKILL):
+        for pid in tree:
+            os.kill(pid, sig)
     server.proc.wait(10)
     server.log.close()
     caller.join(40)

@@ -95,6 +95,12 @@ class RtpPacket:
     time: float
     payload_type: int
     payload: bytes
+    src_port: int = 0
+    dst_port: int = 0
+
+    def dbfs(self) -> float:
+        """Level of a G.711 payload (-200 for other payload types)."""
+        return g711_rms_dbfs([self], self.payload_type) if self.payload_type in (PT_PCMU, PT_PCMA) else -200.0
 
 
 def read_rtp(path: Path) -> list[RtpPacket]:
@@ -121,7 +127,8 @@ def read_rtp(path: Path) -> list[RtpPacket]:
         if len(rtp) < 12 or rtp[0] >> 6 != 2:
             continue
         cc = rtp[0] & 0x0F
-        out.append(RtpPacket(sec + usec / 1e6, rtp[1] & 0x7F, rtp[12 + 4 * cc :]))
+        src, dst = struct.unpack("!HH", udp[:4])
+        out.append(RtpPacket(sec + usec / 1e6, rtp[1] & 0x7F, rtp[12 + 4 * cc :], src, dst))
     return out
 
 

@@ -40,18 +40,22 @@ class SippRun:
 
 
 def run_sipp(scenario: Path, target: str, workdir: Path, calls: int = 1, rate: float = 1.0,
-             timeout_s: int = 120, capture: Path | None = None) -> SippRun:
+             timeout_s: int = 120, capture: Path | None = None, both_directions: bool = False,
+             max_concurrent: int | None = None) -> SippRun:
+    """Run SIPp; with `capture`, tcpdump records the RTP SIPp receives (and sends, with
+    `both_directions`) on its media port."""
     sipp = require("sipp")
     media_port = free_port_block(4 * calls + 4, start=40000, end=60000)
     tcpdump = None
     if capture is not None:
         tcpdump = subprocess.Popen(
             [require("tcpdump"), "-i", "lo", "-U", "-w", str(capture), "-s", "512",
-             f"udp and dst port {media_port}"],
+             f"udp and port {media_port}" if both_directions else f"udp and dst port {media_port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         time.sleep(1.0)  # tcpdump needs a moment before it sees packets
-    argv = [sipp, "-sf", str(scenario), target, "-m", str(calls), "-l", str(calls), "-r", str(rate),
+    argv = [sipp, "-sf", str(scenario), target, "-m", str(calls), "-l", str(max_concurrent or calls),
+            "-r", str(rate),
             "-i", "127.0.0.1", "-p", str(free_port(2)), "-mi", "127.0.0.1", "-mp", str(media_port),
             "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err", "-trace_screen", "-nostdin"]
     proc = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=timeout_s + 30)

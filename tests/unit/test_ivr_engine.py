@@ -104,3 +104,20 @@ def test_gather_inter_digit_timeout_completes() -> None:
     timer = [a for a in actions if isinstance(a, StartTimer)][0]
     readback = play_of(engine.handle(TimerFired(timer.token)))
     assert "9" in readback.text and engine.variables["parcel_number"] == "9"
+
+
+def test_caller_speech_interrupts_menu_prompt_and_arms_no_input() -> None:
+    from hotline.ivr.engine import CallerSpeaking
+
+    engine = IvrEngine(load_flow(FLOW))
+    greeting = play_of(engine.start())
+    assert engine.handle(CallerSpeaking()) == []  # the greeting (a say node) is not interrupted
+    start_menu_actions = engine.handle(PromptDone(greeting.prompt_id))
+    menu = play_of(start_menu_actions)
+    actions = engine.handle(CallerSpeaking())
+    assert isinstance(actions[0], StopPlayback) and isinstance(actions[1], StartTimer)
+    assert engine.handle(PromptDone(menu.prompt_id, interrupted=True)) == []
+    # the speech was a cough: no final text, the no-input timer re-prompts
+    retry = play_of(engine.handle(TimerFired(actions[1].token)))  # type: ignore[union-attr]
+    assert retry.text.startswith("Sorry, I did not hear anything.")
+    assert engine.handle(CallerSpeaking()) != []  # the retry prompt can be interrupted again

@@ -1,4 +1,11 @@
-"""One inbound SIP call leg: pjsua2 callbacks turned into loop-side events."""
+"""One inbound SIP call leg: pjsua2 callbacks turned into loop-side events.
+
+The pjsua2 `Call` object is kept apart from the leg (`_PjCall`) and is destroyed on the loop
+thread right after the call disconnects, before pjsua2 can give its call slot to a new call.
+pjsua2's `~Call()` hangs up whatever call holds its slot: left to Python's cyclic garbage
+collector, a finished call's object was freed seconds later and hung up the next caller that
+had been given the same slot (and, freed on a foreign thread, aborted pjlib).
+"""
 
 from __future__ import annotations
 
@@ -25,14 +32,38 @@ class CallInfo:
     to_uri: str
 
 
-class SipCallLeg(pj.Call):
-    """The caller's leg. Callbacks run on the loop thread (the endpoint polls from the loop),
-    except frame callbacks, which come from the media clock thread and are handed over."""
+class _PjCall(pj.Call):
+    """pjsua2's call object; forwards its callbacks (loop thread) to the leg."""
 
-    def __init__(self, account: pj.Account, call_id: int, loop: asyncio.AbstractEventLoop, pool: PortPool):
+    def __init__(self, account: pj.Account, call_id: int) -> None:
         super().__init__(account, call_id)
+        self.leg: SipCallLeg | None = None
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+        ci = self.getInfo()
+        if ci.state == pj.PJSIP_INV_STATE_DISCONNECTED and self.leg is not None:
+            self.leg._on_disconnected(ci.lastStatusCode)
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+        if self.leg is not None:
+            self.leg._on_media_state(self)
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
+        if self.leg is not None:
+            self.leg._on_dtmf(prm.digit, DTMF_METHODS.get(prm.method, str(prm.method)))
+
+
+class SipCallLeg:
+    """The caller's leg. SIP callbacks run on the loop thread (the endpoint polls pjsua2 from the
+    loop); frame callbacks come from the media clock thread and are handed over."""
+
+    def __init__(self, account: pj.Account, call_id: int, loop: asyncio.AbstractEventLoop, pool: PortPool,
+                 on_released: Callable[[SipCallLeg], None]) -> None:
         self.loop = loop
         self._pool = pool
+        self._on_released = on_released
+        self._pj: _PjCall | None = _PjCall(account, call_id)
+        self._pj.leg = self
         self._port: MediaPort | None = None
         self.frames = FrameQueue()
         self.playout = Playout()
@@ -44,7 +75,7 @@ class SipCallLeg(pj.Call):
         self._hangup_sent = False
         self.started = loop.time()
         self.on_prompt_done: Callable[[str, bool], None] | None = None
-        ci = self.getInfo()
+        ci = self._pj.getInfo()
         self.info = CallInfo(ci.callIdString, ci.remoteUri, ci.localUri)
 
     # --- media clock thread -> loop -------------------------------------------------------
@@ -67,25 +98,35 @@ class SipCallLeg(pj.Call):
         """Milliseconds since the call was answered."""
         return int((self.loop.time() - self.started) * 1000)
 
-    # --- pjsua2 callbacks (loop thread) ---------------------------------------------------
-    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
-        ci = self.getInfo()
-        if ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
-            self.disconnect_reason = "local_hangup" if self._hangup_sent else "remote_bye"
-            if ci.lastStatusCode >= 300 and not self._hangup_sent:
-                self.disconnect_reason = f"sip_{ci.lastStatusCode}"
-            self._release_media()
-            self.frames.close()
-            self.disconnected.set()
+    # --- from _PjCall (loop thread) -------------------------------------------------------
+    def _on_disconnected(self, status_code: int) -> None:
+        if self._hangup_sent:
+            self.disconnect_reason = "local_hangup"
+        elif status_code >= 300:
+            self.disconnect_reason = f"sip_{status_code}"
+        else:
+            self.disconnect_reason = "remote_bye"
+        self._release_media()
+        self.frames.close()
+        self.disconnected.set()
+        # destroy the pjsua2 object once this callback has returned, before the next poll
+        self.loop.call_soon(self._release_pj)
 
-    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
-        ci = self.getInfo()
+    def _release_pj(self) -> None:
+        pjcall, self._pj = self._pj, None
+        if pjcall is not None:
+            pjcall.leg = None
+            self._on_released(self)
+            del pjcall  # last reference: ~Call() runs here, on the loop thread
+
+    def _on_media_state(self, pjcall: _PjCall) -> None:
+        ci = pjcall.getInfo()
         media = ci.media  # keep the info alive while iterating (pjsua2 frees it otherwise)
         for i in range(len(media)):
             mi = media[i]
             if mi.type != pj.PJMEDIA_TYPE_AUDIO or mi.status != pj.PJSUA_CALL_MEDIA_ACTIVE:
                 continue
-            aud = self.getAudioMedia(i)
+            aud = pjcall.getAudioMedia(i)
             if self._port is None:
                 self._port = self._pool.acquire()
                 self._port.attach(self._on_pcm, self.playout)
@@ -93,11 +134,16 @@ class SipCallLeg(pj.Call):
             self._port.startTransmit(aud)
             self.media_ready.set()
 
-    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
-        method = DTMF_METHODS.get(prm.method, str(prm.method))
-        self.dtmf.put_nowait(DtmfEvent(prm.digit, method, self.offset_ms))
+    def _on_dtmf(self, digit: str, method: str) -> None:
+        self.dtmf.put_nowait(DtmfEvent(digit, method, self.offset_ms))
 
     # --- control (loop thread) ------------------------------------------------------------
+    def answer(self, code: int = 200) -> None:
+        assert self._pj is not None
+        prm = pj.CallOpParam()
+        prm.statusCode = code
+        self._pj.answer(prm)
+
     def play(self, prompt_id: str, pcm: bytes) -> None:
         self.playout.play(prompt_id, pcm, self._prompt_done)
 
@@ -105,13 +151,13 @@ class SipCallLeg(pj.Call):
         self.playout.stop()
 
     def hangup_call(self) -> None:
-        if self.disconnected.is_set() or self._hangup_sent:
+        if self.disconnected.is_set() or self._hangup_sent or self._pj is None:
             return
         self._hangup_sent = True
         prm = pj.CallOpParam()
         prm.statusCode = 200
         try:
-            self.hangup(prm)
+            self._pj.hangup(prm)
         except pj.Error as exc:
             log.warning("hangup failed", extra={"reason": exc.info()})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Callable
 
@@ -50,7 +51,7 @@ class SipEndpoint:
         self._pool = PortPool()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Task[None] | None = None
-        self.calls: dict[int, SipCallLeg] = {}
+        self.calls: dict[int, SipCallLeg] = {}  # legs whose pjsua2 call object is alive
         self.listening = False
 
     def start(self) -> None:
@@ -98,17 +99,13 @@ class SipEndpoint:
 
     def _incoming(self, account: pj.Account, call_id: int) -> None:
         assert self._loop is not None
-        leg = SipCallLeg(account, call_id, self._loop, self._pool)
-        self.calls[call_id] = leg
-        prm = pj.CallOpParam()
-        prm.statusCode = 200
-        leg.answer(prm)
+        leg = SipCallLeg(account, call_id, self._loop, self._pool, self._released)
+        self.calls[id(leg)] = leg
+        leg.answer(200)
         self._on_call(leg)
 
-    def forget(self, leg: SipCallLeg) -> None:
-        for key, value in list(self.calls.items()):
-            if value is leg:
-                del self.calls[key]
+    def _released(self, leg: SipCallLeg) -> None:
+        self.calls.pop(id(leg), None)
 
     async def hangup_all(self, timeout: float = 3.0) -> None:
         legs = list(self.calls.values())
@@ -131,7 +128,10 @@ class SipEndpoint:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
         self._ep.audDevManager().setNoDev()
+        for leg in list(self.calls.values()):  # every pjsua2 object must go before libDestroy
+            leg._release_pj()
         self.calls.clear()
+        gc.collect()
         self._pool.clear()
         if self._account is not None:
             self._account.shutdown()
