@@ -39,8 +39,9 @@ test-unit: venv
 	$(BIN)/python -m pytest tests/unit
 
 bench: setup
+	@scripts/ensure-debian-packages asterisk-core-sounds-en-wav asterisk-core-sounds-en
 	$(BIN)/python -m bench.calls
-	$(BIN)/python -m bench.asr_latency
+	$(BIN)/python -m bench.asr_accuracy
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

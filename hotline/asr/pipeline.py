@@ -33,9 +33,12 @@ class SpeechPipeline:
         frames: AsyncIterable[AudioFrame],
         recognizer: Recognizer,
         vad: VadConfig | None = None,
+        tap: Callable[[bytes], None] | None = None,
     ) -> None:
+        """`tap` sees every frame's audio as it arrives (the call recorder)."""
         self.speaker = speaker
         self._frames = frames
+        self._tap = tap
         self._recognizer = recognizer
         self._segmenter = Segmenter(vad or VadConfig())
         self._stream = recognizer.open_stream()
@@ -65,6 +68,8 @@ class SpeechPipeline:
         try:
             async for frame in self._frames:
                 now = loop.time()
+                if self._tap is not None:
+                    self._tap(frame.pcm)
                 self._arrivals.append((frame.offset_ms, now))
                 last_offset = frame.offset_ms + FRAME_MS
                 was_open = self._segmenter.state in (VadState.SPEECH, VadState.HANGOVER)
@@ -94,6 +99,10 @@ class SpeechPipeline:
             eos = self._arrival_of(event.end_ms) or now
             self._submit("final", self._finish, event, eos)
 
+    def set_phrases(self, phrases: tuple[str, ...] | None) -> None:
+        """Grammar mode on (phrases) or off (None); applied in order with the audio already fed."""
+        self._submit("control", self._stream.set_phrases, phrases)
+
     def _feed(self) -> None:
         self._submit("partial", self._stream.accept, b"".join(self._pending))
         self._pending = []
@@ -119,6 +128,8 @@ class SpeechPipeline:
             except Exception:
                 self.asr_errors += 1
                 log.exception("recognizer failed", extra={"speaker": self.speaker})
+                continue
+            if kind == "control":
                 continue
             if kind == "partial":
                 if result:

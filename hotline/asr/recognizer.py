@@ -7,6 +7,7 @@ engine never sees concurrent calls on one stream.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -25,6 +26,10 @@ class RecognizerStream(Protocol):
     def finish(self, segment_pcm: bytes) -> str:
         """Close the segment and return its final text. `segment_pcm` is the whole segment, for
         engines that decode per segment rather than streaming."""
+
+    def set_phrases(self, phrases: Sequence[str] | None) -> None:
+        """From the next segment on, listen for these phrases only (grammar mode; engines that
+        cannot restrict use them as a bias); None returns to open vocabulary."""
 
     def close(self) -> None: ...
 

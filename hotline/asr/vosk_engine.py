@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 from hotline.asr.models import vosk_model_path
 from hotline.asr.recognizer import ModelNotFound
@@ -54,14 +56,34 @@ class VoskRecognizer:
 
 class _VoskStream:
     def __init__(self, model: object) -> None:
-        import vosk
-
-        self._rec = vosk.KaldiRecognizer(model, SAMPLE_RATE)
-        self._rec.SetWords(True)
+        self._model = model
+        self._rec = self._recognizer(None)
         self._last_partial = ""
         self._carry = ""  # text Vosk finalised inside the current VAD segment
+        self._in_segment = False
+        self._pending: tuple[bool, tuple[str, ...] | None] = (False, None)  # grammar change to apply
+
+    def _recognizer(self, phrases: tuple[str, ...] | None) -> Any:
+        import vosk
+
+        if phrases:
+            # "[unk]" lets out-of-grammar speech come out as [unk] instead of a forced match
+            rec = vosk.KaldiRecognizer(self._model, SAMPLE_RATE, json.dumps([*phrases, "[unk]"], ensure_ascii=False))
+        else:
+            rec = vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
+        rec.SetWords(True)
+        rec.SetPartialWords(True)
+        return rec
+
+    def set_phrases(self, phrases: Sequence[str] | None) -> None:
+        change = (True, tuple(p.lower() for p in phrases) if phrases else None)
+        if self._in_segment:
+            self._pending = change  # never switch graphs in the middle of an utterance
+        else:
+            self._rec = self._recognizer(change[1])
 
     def accept(self, pcm: bytes) -> str | None:
+        self._in_segment = True
         if self._rec.AcceptWaveform(pcm):
             # Vosk's own endpointer closed an utterance inside our segment: keep its text as the
             # running partial; our VAD decides the real segment end.
@@ -80,8 +102,14 @@ class _VoskStream:
         full = f"{self._carry} {text}".strip()
         self._carry = ""
         self._last_partial = ""
-        self._rec.Reset()
-        return full
+        self._in_segment = False
+        changed, phrases = self._pending
+        if changed:
+            self._pending = (False, None)
+            self._rec = self._recognizer(phrases)
+        else:
+            self._rec.Reset()
+        return " ".join(w for w in full.split() if w != "[unk]")
 
     def close(self) -> None:
         self._rec.Reset()

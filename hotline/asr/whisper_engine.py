@@ -7,6 +7,7 @@ calls queue instead of oversubscribing the CPU (batching comes with the capacity
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ class WhisperRecognizer:
         # (a "Vocabulary: a, b." prompt worked where faster-whisper's bare `hotwords` did not)
         self._prompt = f"Vocabulary: {', '.join(hints)}." if hints else None
 
-    def transcribe(self, pcm: bytes) -> str:
+    def transcribe(self, pcm: bytes, phrases: Sequence[str] | None = None) -> str:
         audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
         if audio.size < 1600:  # under 0.1 s: nothing to decode
             return ""
@@ -43,7 +44,7 @@ class WhisperRecognizer:
                 vad_filter=False,
                 condition_on_previous_text=False,
                 without_timestamps=True,
-                initial_prompt=self._prompt,
+                initial_prompt=f"Vocabulary: {', '.join(phrases)}." if phrases else self._prompt,
             )
             text = " ".join(s.text.strip() for s in segments)
         return text.strip()
@@ -55,12 +56,17 @@ class WhisperRecognizer:
 class _WhisperStream:
     def __init__(self, engine: WhisperRecognizer) -> None:
         self._engine = engine
+        self._phrases: tuple[str, ...] | None = None
 
     def accept(self, pcm: bytes) -> str | None:
         return None
 
+    def set_phrases(self, phrases: Sequence[str] | None) -> None:
+        # Whisper cannot be restricted to a grammar: the phrases bias it through the prompt
+        self._phrases = tuple(phrases) if phrases else None
+
     def finish(self, segment_pcm: bytes) -> str:
-        return self._engine.transcribe(segment_pcm)
+        return self._engine.transcribe(segment_pcm, self._phrases)
 
     def close(self) -> None:
         pass

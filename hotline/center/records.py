@@ -43,6 +43,10 @@ class CallRecord:
     asr_engine: str = ""
     frames_received: int = 0
     frames_dropped: int = 0
+    # audio files per party, relative to the data directory
+    recordings: dict[str, str] = field(default_factory=dict)
+    # the post-call re-transcription: status, engine, model, progress (0-1), segments
+    post_transcript: dict[str, Any] | None = None
 
     @property
     def dtmf_count(self) -> int:

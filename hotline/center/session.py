@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from hotline.asr.events import SpeechStarted, Transcript
 from hotline.asr.pipeline import SpeechPipeline
@@ -23,6 +24,7 @@ from hotline.ivr.engine import (
     Hangup,
     IvrAction,
     IvrEngine,
+    Listen,
     Play,
     PromptDone,
     SpeechHeard,
@@ -33,6 +35,7 @@ from hotline.ivr.engine import (
 from hotline.ivr.flow import Flow
 from hotline.ivr.prompts import PromptCache, PromptError
 from hotline.telephony.frames import DtmfEvent
+from hotline.telephony.recorder import WavRecorder
 from hotline.telephony.sip.call import SipCallLeg
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,7 @@ class SessionDeps:
     publisher: EventPublisher
     worker_id: str
     vad: VadConfig
+    data_dir: Path
 
 
 class CallSession:
@@ -69,14 +73,19 @@ class CallSession:
         self._timers: list[asyncio.TimerHandle] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._hangup_when_idle = False
+        self._pipeline: SpeechPipeline | None = None
+        self._listening: tuple[str, ...] | None = None
 
     async def run(self) -> CallRecord:
         rec, deps, leg = self.record, self.deps, self.leg
+        rel = f"recordings/{time.strftime('%Y-%m-%d')}/{rec.id}.caller.wav"
+        recorder = WavRecorder(deps.data_dir / rel)
+        rec.recordings["caller"] = rel
         deps.store.save(rec)
         log.info("call started", extra={"call": rec.id, "worker": deps.worker_id})
         deps.publisher.set_live(rec.id, deps.worker_id, True)
         deps.publisher.publish("call.started", rec.id, worker=deps.worker_id, flow=rec.flow)
-        pipeline = SpeechPipeline("caller", leg.frames, deps.recognizer, deps.vad)
+        pipeline = self._pipeline = SpeechPipeline("caller", leg.frames, deps.recognizer, deps.vad, recorder.write)
         pipeline.start()
         leg.on_prompt_done = lambda pid, interrupted: self._inbox.put_nowait(PromptDone(pid, interrupted))
         self._tasks = [
@@ -106,6 +115,7 @@ class CallSession:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            recorder.close()
             rec.ended_at = time.time()
             rec.status = "completed"
             rec.end_reason = leg.disconnect_reason or "hangup"
@@ -138,6 +148,10 @@ class CallSession:
             elif isinstance(action, StartTimer):
                 self._timers.append(loop.call_later(action.ms / 1000.0, self._inbox.put_nowait,
                                                     TimerFired(action.token)))
+            elif isinstance(action, Listen):
+                if action.phrases != self._listening and self._pipeline is not None:
+                    self._listening = action.phrases
+                    self._pipeline.set_phrases(action.phrases)
             elif isinstance(action, Hangup):
                 self._hangup_when_idle = True
                 self.record.end_reason = action.reason

@@ -43,6 +43,7 @@ class Settings:
     asr: AsrConfig = field(default_factory=AsrConfig)
     vad: VadConfig = field(default_factory=VadConfig)
     log_level: str = "INFO"
+    post_call_transcription: bool = True  # re-transcribe recordings with Whisper after each call
 
     @property
     def sip_hostport(self) -> tuple[str, int]:

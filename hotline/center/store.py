@@ -30,6 +30,8 @@ class CallStore(Protocol):
     def get(self, call_id: str) -> dict[str, Any] | None: ...
     def recent(self, limit: int) -> list[dict[str, Any]]: ...
     def mark_interrupted(self, worker: str | None) -> int: ...
+    def awaiting_post_transcript(self, limit: int) -> list[str]: ...
+    def set_post_transcript(self, call_id: str, post: dict[str, Any]) -> None: ...
 
 
 class SqliteCallStore:
@@ -81,6 +83,22 @@ class SqliteCallStore:
                 )
             count += 1
         return count
+
+    def awaiting_post_transcript(self, limit: int) -> list[str]:
+        """Finished calls with a recording and no post-call transcript yet, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id FROM calls WHERE status IN ('completed', 'interrupted') "
+                "AND json_extract(data, '$.post_transcript') IS NULL "
+                "AND json_extract(data, '$.recordings.caller') IS NOT NULL "
+                "ORDER BY started_at LIMIT ?", (limit,)).fetchall()
+        return [r[0] for r in rows]
+
+    def set_post_transcript(self, call_id: str, post: dict[str, Any]) -> None:
+        with self._lock:
+            self._conn.execute(
+                "UPDATE calls SET data = json_set(data, '$.post_transcript', json(?)) WHERE id = ?",
+                (json.dumps(post, ensure_ascii=False), call_id))
 
     def close(self) -> None:
         with self._lock:

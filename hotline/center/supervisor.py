@@ -18,7 +18,9 @@ import uvicorn
 
 from hotline.asr.factory import resolve_engine
 from hotline.asr.models import whisper_model_path
-from hotline.center.events import redis_client
+from hotline.asr.whisper_engine import WhisperRecognizer
+from hotline.center.events import EventPublisher, redis_client
+from hotline.center.postcall import PostCallTranscriber
 from hotline.center.processes import Child, ProcessError, wait_until
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.settings import Settings
@@ -72,6 +74,8 @@ class Supervisor:
         server: uvicorn.Server | None = None
         server_task: asyncio.Task[None] | None = None
         client: aioredis.Redis | None = None
+        postcall: PostCallTranscriber | None = None
+        postcall_task: asyncio.Task[None] | None = None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -94,11 +98,20 @@ class Supervisor:
                                                                         range(s.workers)], MAX_CALLS_PER_PROCESS)
             await edge.start()
             app = create_app(AppState(store, client, s.sip, edge.listening, engine,
-                                      "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language))
+                                      "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language,
+                                      s.data))
             http_host, http_port = s.http_hostport
             server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
                                                    access_log=False, lifespan="off"))
             server_task = asyncio.create_task(server.serve(), name="http")
+            if s.post_call_transcription:
+                publisher = EventPublisher(client)
+                postcall = PostCallTranscriber(
+                    store, s.data, lambda: WhisperRecognizer(s.asr.language, s.asr.whisper_model, 1,
+                                                             (*s.asr.hints, *flow.vocabulary())), s.vad,
+                    on_progress=lambda call_id, post: publisher.publish(
+                        "transcript.post", call_id, status=post["status"], progress=post["progress"]))
+                postcall_task = asyncio.create_task(postcall.run(), name="postcall")
             log.info("hotline ready", extra={"sip": s.sip, "http": s.http, "workers": s.workers,
                                              "capacity": s.workers * MAX_CALLS_PER_PROCESS, "asr": engine})
             print(f"hotline ready: SIP udp:{s.sip}  HTTP http://{s.http}  ({s.workers} workers, "
@@ -111,6 +124,9 @@ class Supervisor:
             return 1
         finally:
             log.info("shutting down")
+            if postcall_task is not None and postcall is not None:
+                postcall_task.cancel()
+                postcall.close()
             # workers first: they hang up live calls (BYE goes out through the edge) and save records
             await asyncio.gather(*(w.stop(timeout=25.0) for w in self.workers), return_exceptions=True)
             if edge is not None:

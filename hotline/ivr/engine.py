@@ -68,7 +68,14 @@ class Hangup:
     reason: str
 
 
-IvrAction = Play | StopPlayback | StartTimer | Hangup
+@dataclass(frozen=True)
+class Listen:
+    """Recognise only these phrases (grammar mode) from now on; None: open vocabulary."""
+
+    phrases: tuple[str, ...] | None
+
+
+IvrAction = Play | StopPlayback | StartTimer | Hangup | Listen
 
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -130,11 +137,12 @@ class IvrEngine:
         self._digits = ""
         self._timer += 1  # invalidate timers of the previous node
         self.path.append(node_id)
-        actions: list[IvrAction] = []
+        phrases = tuple(p for o in node.options for p in o.phrases) if node.type == "menu" and node.grammar else ()
+        actions: list[IvrAction] = [Listen(phrases or None)]
         if node.prompt:
             actions.append(self._play(render(node.prompt, self.variables), node.barge_in))
         elif node.type == "hangup":
-            return self._finish("flow_end")
+            return [*actions, *self._finish("flow_end")]
         if node.type in ("menu", "gather") and self._typeahead:
             pending, self._typeahead = self._typeahead, []
             for digit in pending:

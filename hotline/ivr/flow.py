@@ -45,6 +45,7 @@ class Node:
     no_match_prompt: str = "Sorry, I did not get that."
     no_input_prompt: str = "Sorry, I did not hear anything."
     on_failure: str | None = None
+    grammar: bool = True  # recognise only the options' phrases while in this menu
     # gather
     var: str = ""
     min_digits: int = 1
@@ -161,8 +162,11 @@ def parse_flow(data: Any, file: str) -> Flow:
                 if not isinstance(raw[key], int) or raw[key] < 0:
                     raise err(raw, key, f"node '{node_id}': '{key}' must be a non-negative integer")
                 kwargs[key] = raw[key]
-        if "barge_in" in raw:
-            kwargs["barge_in"] = bool(raw["barge_in"])
+        for key in ("barge_in", "grammar"):
+            if key in raw:
+                if not isinstance(raw[key], bool):
+                    raise err(raw, key, f"node '{node_id}': '{key}' must be true or false")
+                kwargs[key] = raw[key]
         for key in ("next", "on_failure"):
             if key in raw:
                 kwargs[key] = str(raw[key])

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from hotline import __version__
@@ -24,6 +26,7 @@ class AppState:
     sip_listening: Callable[[], Awaitable[bool]]
     asr_engine: str
     asr_model: str
+    data_dir: Path
 
 
 class Health(BaseModel):
@@ -73,5 +76,20 @@ def create_app(state: AppState) -> FastAPI:
         if record is None:
             raise HTTPException(status_code=404, detail=f"no call with id {call_id!r}")
         return record
+
+    @app.get("/api/calls/{call_id}/recording/{party}", response_class=FileResponse,
+             responses={200: {"content": {"audio/wav": {}}}})
+    async def get_recording(call_id: str, party: str) -> FileResponse:
+        """The recording of one party of a call (16 kHz mono WAV)."""
+        record = state.store.get(call_id)
+        if record is None:
+            raise HTTPException(status_code=404, detail=f"no call with id {call_id!r}")
+        rel = record.get("recordings", {}).get(party)
+        if rel is None:
+            raise HTTPException(status_code=404, detail=f"call {call_id!r} has no recording of {party!r}")
+        path = (state.data_dir / rel).resolve()
+        if not path.is_relative_to(state.data_dir.resolve()) or not path.is_file():
+            raise HTTPException(status_code=404, detail="recording file missing")
+        return FileResponse(path, media_type="audio/wav", filename=f"{call_id}.{party}.wav")
 
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -86,3 +88,48 @@ async def test_whisper_final_per_segment_with_vocabulary(english_16k: bytes) -> 
     assert "track" in text and "parcel" in text, text
     assert 800 <= finals[0].start_ms <= 1100
     assert finals[0].latency_ms > 0
+
+
+async def test_vosk_grammar_mode_restricts_output_and_can_be_lifted(korean_16k: bytes) -> None:
+    recognizer = build_recognizer(AsrConfig(engine="vosk", language="ko"))
+    open_pipeline = SpeechPipeline("caller", frames_from(SILENCE, korean_16k, SILENCE), recognizer)
+    open_pipeline.start()
+    open_words = [w for e in [e async for e in open_pipeline] if isinstance(e, Transcript) and e.final
+                  for w in e.text.split()]
+    await open_pipeline.aclose()
+    assert len(set(open_words)) >= 3, open_words
+
+    # a grammar of two of the words heard openly and one that was not said
+    grammar = (open_words[0], open_words[-1], "상담원")
+    first_done = asyncio.Event()
+
+    async def caller() -> AsyncIterator[AudioFrame]:
+        seq = 0
+        for part in ((SILENCE, korean_16k, SILENCE), (korean_16k, SILENCE)):
+            async for frame in frames_from(*part):
+                yield AudioFrame(frame.pcm, seq)
+                seq += 1
+            # the second sentence comes after the first result
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(first_done.wait(), 10)
+
+    pipeline = SpeechPipeline("caller", caller(), recognizer)
+    pipeline.set_phrases(grammar)  # on before the first segment...
+    pipeline.start()
+    finals: list[Transcript] = []
+
+    async def consume() -> None:
+        async for event in pipeline:
+            if isinstance(event, Transcript) and event.final:
+                finals.append(event)
+                if len(finals) == 1:
+                    pipeline.set_phrases(None)  # ...and off again after it
+                    first_done.set()
+
+    await asyncio.wait_for(consume(), 60)
+    await pipeline.aclose()
+    assert len(finals) == 2, finals
+    restricted = set(finals[0].text.split())
+    assert restricted and restricted <= set(grammar), (restricted, grammar)
+    lifted = set(finals[1].text.split())
+    assert len(lifted - set(grammar)) >= 2, (lifted, grammar)  # open vocabulary again

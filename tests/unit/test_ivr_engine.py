@@ -121,3 +121,23 @@ def test_caller_speech_interrupts_menu_prompt_and_arms_no_input() -> None:
     retry = play_of(engine.handle(TimerFired(actions[1].token)))  # type: ignore[union-attr]
     assert retry.text.startswith("Sorry, I did not hear anything.")
     assert engine.handle(CallerSpeaking()) != []  # the retry prompt can be interrupted again
+
+
+def test_menus_switch_grammar_mode_on_and_off() -> None:
+    from hotline.ivr.engine import Listen
+
+    engine = IvrEngine(load_flow(FLOW))
+    assert Listen(None) in engine.start()  # the greeting listens openly
+    menu_actions = engine.handle(PromptDone("p1"))
+    listen = [a for a in menu_actions if isinstance(a, Listen)][0]
+    assert listen.phrases is not None and {"tracking", "agent", "hours"} <= set(listen.phrases)
+    assert Listen(None) in engine.handle(DigitPressed("1"))  # the gather node: grammar off
+
+
+def test_menu_with_grammar_off_listens_openly(tmp_path: Path) -> None:
+    from hotline.ivr.engine import Listen
+
+    flow = tmp_path / "f.yaml"
+    flow.write_text("start: m\nnodes:\n  m:\n    type: menu\n    grammar: false\n    prompt: p\n"
+                    "    options:\n      - {key: '1', say: [yes], next: m}\n")
+    assert Listen(None) in IvrEngine(load_flow(flow)).start()

@@ -56,3 +56,18 @@ def test_edge_config_lists_every_worker(tmp_path: Path) -> None:
     assert "sip:127.0.0.1:5072" in dispatcher
     cfg = render_config("127.0.0.1", 5060, tmp_path, 4)
     assert "listen=udp:127.0.0.1:5060" in cfg and f"{tmp_path}/dispatcher.list" in cfg
+
+
+def test_post_transcript_queue(tmp_path: Path) -> None:
+    store = SqliteCallStore(tmp_path / "calls.db")
+    live = CallRecord(id="live", sip_call_id="a", from_uri="", to_uri="")
+    live.recordings["caller"] = "recordings/x.wav"
+    done = CallRecord(id="done", sip_call_id="b", from_uri="", to_uri="", status="completed")
+    done.recordings["caller"] = "recordings/y.wav"
+    unrecorded = CallRecord(id="norec", sip_call_id="c", from_uri="", to_uri="", status="completed")
+    for rec in (live, done, unrecorded):
+        store.save(rec)
+    assert store.awaiting_post_transcript(10) == ["done"]
+    store.set_post_transcript("done", {"status": "running", "progress": 0.5})
+    assert store.awaiting_post_transcript(10) == []
+    assert store.get("done")["post_transcript"] == {"status": "running", "progress": 0.5}  # type: ignore[index]

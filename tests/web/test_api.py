@@ -35,7 +35,8 @@ async def api(tmp_path: Path, redis_server: EmbeddedRedis) -> AsyncIterator[tupl
     async def sip_listening() -> bool:
         return listening["value"]
 
-    app = create_app(AppState(store, client, "127.0.0.1:5060", sip_listening, "whisper", "whisper-base"))
+    app = create_app(AppState(store, client, "127.0.0.1:5060", sip_listening, "whisper", "whisper-base",
+                              tmp_path))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         yield http, store, client
     await client.aclose()
