@@ -83,7 +83,8 @@ def corpus(limit: int) -> list[tuple[str, Path, str]]:
             if not sep or name.startswith(";") or not name.strip():
                 continue
             wav = SOUNDS / f"{name.strip()}.wav"
-            if wav.is_file() and len(normalise(text)) >= 3:
+            # "beep" and "beeperr" are tones whose transcript describes them, not speech
+            if wav.is_file() and len(normalise(text)) >= 3 and not name.startswith("beep"):
                 items.append((name.strip(), wav, text.strip()))
     items.sort()
     return items[:limit]

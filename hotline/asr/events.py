@@ -27,3 +27,13 @@ class Transcript:
     engine: str
     latency_ms: float = 0.0
     segment: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RecognitionUnavailable:
+    """A segment could not be recognised live (engine overloaded); `reason` says why."""
+
+    speaker: str
+    start_ms: int
+    end_ms: int
+    reason: str

@@ -16,6 +16,8 @@ class AsrConfig:
     whisper_model: str | None = None
     allow_download: bool = False  # let vosk.Model(lang=...) fetch a model
     whisper_threads: int = 1
+    # live segments queued for whisper per worker before recognition is refused (IVR: keypad only)
+    whisper_max_pending: int = 4
     # domain words that bias recognition (whisper hotwords); the flow's menu phrases are added
     hints: tuple[str, ...] = ()
 
@@ -39,4 +41,4 @@ def build_recognizer(cfg: AsrConfig, vocabulary: tuple[str, ...] = ()) -> Recogn
     from hotline.asr.whisper_engine import WhisperRecognizer
 
     hints = tuple(dict.fromkeys((*cfg.hints, *vocabulary)))
-    return WhisperRecognizer(cfg.language, cfg.whisper_model, cfg.whisper_threads, hints)
+    return WhisperRecognizer(cfg.language, cfg.whisper_model, cfg.whisper_threads, hints, cfg.whisper_max_pending)

@@ -14,14 +14,14 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from hotline.asr.events import SpeechStarted, Transcript
-from hotline.asr.recognizer import Recognizer
+from hotline.asr.events import RecognitionUnavailable, SpeechStarted, Transcript
+from hotline.asr.recognizer import AsrOverloaded, Recognizer
 from hotline.asr.vad import Segmenter, SpeechEnd, SpeechStart, VadConfig, VadState
 from hotline.telephony.frames import FRAME_MS, AudioFrame
 
 log = logging.getLogger(__name__)
 
-PipelineEvent = SpeechStarted | Transcript
+PipelineEvent = SpeechStarted | Transcript | RecognitionUnavailable
 _END = object()
 FEED_FRAMES = 5  # streaming engines get 100 ms per call: fewer thread hops, same partial cadence
 
@@ -107,8 +107,11 @@ class SpeechPipeline:
         self._submit("partial", self._stream.accept, b"".join(self._pending))
         self._pending = []
 
-    def _finish(self, event: SpeechEnd, eos: float) -> tuple[SpeechEnd, float, str]:
-        return event, eos, self._stream.finish(event.pcm)
+    def _finish(self, event: SpeechEnd, eos: float) -> tuple[SpeechEnd, float, str | None]:
+        try:
+            return event, eos, self._stream.finish(event.pcm)
+        except AsrOverloaded:
+            return event, eos, None
 
     def _arrival_of(self, offset_ms: int) -> float | None:
         for off, t in reversed(self._arrivals):
@@ -140,7 +143,10 @@ class SpeechPipeline:
             else:
                 event, eos, text = result
                 latency = (loop.time() - eos) * 1000.0
-                if text:
+                if text is None:
+                    self._events.put_nowait(
+                        RecognitionUnavailable(self.speaker, event.start_ms, event.end_ms, "overloaded"))
+                elif text:
                     self._events.put_nowait(
                         Transcript(self.speaker, text, True, event.start_ms, event.end_ms,
                                    self._recognizer.name, latency_ms=latency, segment=self._segment_no)

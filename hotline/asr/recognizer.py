@@ -19,6 +19,13 @@ class ModelNotFound(AsrError):
     """No model could be resolved for the configured engine/language."""
 
 
+class AsrOverloaded(AsrError):
+    """The engine's queue is full: this segment is not recognised live (the post-call
+    transcription still covers it from the recording)."""
+
+    retryable = True
+
+
 class RecognizerStream(Protocol):
     def accept(self, pcm: bytes) -> str | None:
         """Feed audio of the open segment (16 kHz s16 mono); returns new partial text, if any."""

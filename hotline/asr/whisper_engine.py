@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from hotline.asr.models import whisper_model_path
+from hotline.asr.recognizer import AsrOverloaded
 
 
 class WhisperRecognizer:
@@ -20,7 +21,9 @@ class WhisperRecognizer:
     streaming = False
 
     def __init__(self, language: str = "en", model_dir: str | None = None, cpu_threads: int = 1,
-                 hints: tuple[str, ...] = ()) -> None:
+                 hints: tuple[str, ...] = (), max_pending: int = 0) -> None:
+        """`max_pending`: segments allowed to wait or decode at once in this process before new
+        ones are refused with AsrOverloaded (0 = unbounded)."""
         from faster_whisper import WhisperModel
 
         path: Path = whisper_model_path(model_dir)
@@ -28,6 +31,10 @@ class WhisperRecognizer:
         self.language = language.split("-")[0]
         self._model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
         self._lock = threading.Lock()
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+        self.max_pending = max_pending
+        self.refused = 0
         # biasing towards expected words: telephone-band speech confuses "parcel" with "power soul"
         # (a "Vocabulary: a, b." prompt worked where faster-whisper's bare `hotwords` did not)
         self._prompt = f"Vocabulary: {', '.join(hints)}." if hints else None
@@ -36,6 +43,18 @@ class WhisperRecognizer:
         audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
         if audio.size < 1600:  # under 0.1 s: nothing to decode
             return ""
+        with self._pending_lock:
+            if self.max_pending and self._pending >= self.max_pending:
+                self.refused += 1
+                raise AsrOverloaded(f"{self._pending} segments already queued for whisper")
+            self._pending += 1
+        try:
+            return self._decode(audio, phrases)
+        finally:
+            with self._pending_lock:
+                self._pending -= 1
+
+    def _decode(self, audio: np.ndarray, phrases: Sequence[str] | None) -> str:
         with self._lock:
             segments, _info = self._model.transcribe(
                 audio,

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotline.asr.events import SpeechStarted, Transcript
+from hotline.asr.events import RecognitionUnavailable, SpeechStarted, Transcript
 from hotline.asr.pipeline import SpeechPipeline
 from hotline.asr.recognizer import Recognizer
 from hotline.asr.vad import VadConfig
@@ -28,6 +28,7 @@ from hotline.ivr.engine import (
     Play,
     PromptDone,
     SpeechHeard,
+    SpeechUnavailable,
     StartTimer,
     StopPlayback,
     TimerFired,
@@ -164,6 +165,11 @@ class CallSession:
                 self._inbox.put_nowait(CallerSpeaking())  # barge-in as soon as the VAD hears speech
                 self.deps.publisher.publish("speech.started", rec.id, speaker=event.speaker,
                                             offset_ms=event.offset_ms)
+                continue
+            if isinstance(event, RecognitionUnavailable):
+                self.deps.publisher.publish("speech.unavailable", rec.id, speaker=event.speaker,
+                                            start_ms=event.start_ms, end_ms=event.end_ms, reason=event.reason)
+                self._inbox.put_nowait(SpeechUnavailable())
                 continue
             assert isinstance(event, Transcript)
             payload = {"speaker": event.speaker, "text": event.text, "start_ms": event.start_ms,

@@ -30,7 +30,8 @@ async def prerender_prompts(flow: Flow, prompts: PromptCache) -> int:
     """Render every prompt that has no variables, so the first caller does not wait for TTS."""
     texts = {flow.goodbye}
     for node in flow.nodes.values():
-        for text in (node.prompt, f"{node.no_match_prompt} {node.prompt}", f"{node.no_input_prompt} {node.prompt}"):
+        for text in (node.prompt, f"{node.no_match_prompt} {node.prompt}", f"{node.no_input_prompt} {node.prompt}",
+                     f"{flow.speech_unavailable} {node.prompt}" if node.type in ("menu", "gather") else ""):
             if text.strip() and render(text, {}) == text:
                 texts.add(text)
     for text in texts:

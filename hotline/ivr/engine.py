@@ -31,6 +31,11 @@ class SpeechHeard:
 
 
 @dataclass(frozen=True)
+class SpeechUnavailable:
+    """Live recognition refused the caller's speech (overload): the IVR falls back to the keypad."""
+
+
+@dataclass(frozen=True)
 class CallerSpeaking:
     """The VAD opened a segment: the caller has started to speak (for barge-in)."""
 
@@ -40,7 +45,7 @@ class TimerFired:
     token: int
 
 
-IvrEvent = PromptDone | DigitPressed | SpeechHeard | CallerSpeaking | TimerFired
+IvrEvent = PromptDone | DigitPressed | SpeechHeard | CallerSpeaking | SpeechUnavailable | TimerFired
 
 # --- actions out ------------------------------------------------------------------------------
 
@@ -90,6 +95,7 @@ class IvrEngine:
     variables: dict[str, str] = field(default_factory=dict)
     path: list[str] = field(default_factory=list)
     finished: bool = False
+    keypad_only: bool = False  # speech recognition was refused: menus take keys only
 
     def __post_init__(self) -> None:
         self._node: Node | None = None
@@ -126,6 +132,8 @@ class IvrEngine:
             return self._speech(node, event.text)
         if isinstance(event, CallerSpeaking):
             return self._barge_in(node)
+        if isinstance(event, SpeechUnavailable):
+            return self._keypad_only(node)
         return []
 
     # --- transitions ---------------------------------------------------------------------
@@ -182,6 +190,18 @@ class IvrEngine:
             return [StopPlayback()]
         return []
 
+    def _keypad_only(self, node: Node) -> list[IvrAction]:
+        if self.keypad_only:
+            return []
+        self.keypad_only = True
+        self.variables["speech"] = "unavailable"
+        if node.type not in ("menu", "gather"):
+            return []
+        # tell the caller once and ask again; this does not count as a failed attempt
+        self._timer += 1
+        return [*self._interrupt(node), Listen(None),
+                self._play(f"{self.flow.speech_unavailable} {render(node.prompt, self.variables)}", node.barge_in)]
+
     def _barge_in(self, node: Node) -> list[IvrAction]:
         if node.type not in ("menu", "gather"):
             return []
@@ -215,7 +235,7 @@ class IvrEngine:
         return []
 
     def _speech(self, node: Node, text: str) -> list[IvrAction]:
-        if node.type != "menu" or not text.strip():
+        if node.type != "menu" or not text.strip() or self.keypad_only:
             return []
         heard = _words(text)
         for option in node.options:

@@ -63,6 +63,7 @@ class Flow:
     voice: str = "en-us"
     file: str = ""
     goodbye: str = "Goodbye."
+    speech_unavailable: str = "Sorry, I cannot understand speech right now. Please use your telephone keypad."
     lines: dict[str, int] = field(default_factory=dict)
 
     def vocabulary(self) -> tuple[str, ...]:
@@ -213,5 +214,6 @@ def parse_flow(data: Any, file: str) -> Flow:
         voice=str(data.get("voice", "en-us")),
         file=file,
         goodbye=str(data.get("goodbye", "Goodbye.")),
+        speech_unavailable=str(data.get("speech_unavailable", Flow.speech_unavailable)),
         lines=lines,
     )

@@ -133,3 +133,26 @@ async def test_vosk_grammar_mode_restricts_output_and_can_be_lifted(korean_16k: 
     assert restricted and restricted <= set(grammar), (restricted, grammar)
     lifted = set(finals[1].text.split())
     assert len(lifted - set(grammar)) >= 2, (lifted, grammar)  # open vocabulary again
+
+
+def test_whisper_refuses_segments_beyond_its_queue(english_16k: bytes) -> None:
+    import threading
+
+    from hotline.asr.recognizer import AsrOverloaded
+
+    recognizer = WhisperRecognizer("en", max_pending=1)
+    outcomes: list[str] = []
+
+    def call() -> None:
+        try:
+            outcomes.append(recognizer.transcribe(english_16k))
+        except AsrOverloaded:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("refused") >= 1 and recognizer.refused == outcomes.count("refused")
+    assert any("track" in o.lower() for o in outcomes)

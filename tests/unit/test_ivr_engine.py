@@ -141,3 +141,19 @@ def test_menu_with_grammar_off_listens_openly(tmp_path: Path) -> None:
     flow.write_text("start: m\nnodes:\n  m:\n    type: menu\n    grammar: false\n    prompt: p\n"
                     "    options:\n      - {key: '1', say: [yes], next: m}\n")
     assert Listen(None) in IvrEngine(load_flow(flow)).start()
+
+
+def test_overloaded_recognition_falls_back_to_keypad_and_tells_the_caller() -> None:
+    from hotline.ivr.engine import Listen, SpeechUnavailable
+
+    engine = IvrEngine(load_flow(FLOW))
+    start_menu(engine)
+    actions = engine.handle(SpeechUnavailable())
+    notice = play_of(actions)
+    assert notice.text.startswith("Sorry, I cannot understand speech right now. Please use your telephone keypad.")
+    assert "press 1" in notice.text and Listen(None) in actions
+    assert engine.keypad_only and engine.variables["speech"] == "unavailable"
+    assert engine.handle(SpeechUnavailable()) == []  # told once
+    assert engine.handle(SpeechHeard("agent")) == []  # speech no longer drives the menu
+    engine.handle(DigitPressed("0"))
+    assert engine.path[-1] == "agent"
