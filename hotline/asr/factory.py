@@ -18,6 +18,8 @@ class AsrConfig:
     whisper_threads: int = 1
     # live segments queued for whisper per worker before recognition is refused (IVR: keypad only)
     whisper_max_pending: int = 4
+    # segments decoded in one encoder pass; 1 on CPU, where bench.whisper_batching measured no gain
+    whisper_batch: int = 1
     # domain words that bias recognition (whisper hotwords); the flow's menu phrases are added
     hints: tuple[str, ...] = ()
 
@@ -41,4 +43,5 @@ def build_recognizer(cfg: AsrConfig, vocabulary: tuple[str, ...] = ()) -> Recogn
     from hotline.asr.whisper_engine import WhisperRecognizer
 
     hints = tuple(dict.fromkeys((*cfg.hints, *vocabulary)))
-    return WhisperRecognizer(cfg.language, cfg.whisper_model, cfg.whisper_threads, hints, cfg.whisper_max_pending)
+    return WhisperRecognizer(cfg.language, cfg.whisper_model, cfg.whisper_threads, hints, cfg.whisper_max_pending,
+                             cfg.whisper_batch)

@@ -1,7 +1,8 @@
 """faster-whisper engine: one final result per VAD segment, language forced.
 
-One model per process; decoding is serialised on one process-wide thread so that concurrent
-calls queue instead of oversubscribing the CPU (batching comes with the capacity work).
+One model per process. With `batch_size` > 1, segments of calls that finish speaking at the
+same time are decoded together (one encoder pass, see whisper_batch); otherwise decoding is
+serialised so that concurrent calls queue instead of oversubscribing the CPU.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from hotline.asr.models import whisper_model_path
 from hotline.asr.recognizer import AsrOverloaded
+from hotline.asr.whisper_batch import WhisperBatcher
 
 
 class WhisperRecognizer:
@@ -21,7 +23,7 @@ class WhisperRecognizer:
     streaming = False
 
     def __init__(self, language: str = "en", model_dir: str | None = None, cpu_threads: int = 1,
-                 hints: tuple[str, ...] = (), max_pending: int = 0) -> None:
+                 hints: tuple[str, ...] = (), max_pending: int = 0, batch_size: int = 1) -> None:
         """`max_pending`: segments allowed to wait or decode at once in this process before new
         ones are refused with AsrOverloaded (0 = unbounded)."""
         from faster_whisper import WhisperModel
@@ -38,6 +40,7 @@ class WhisperRecognizer:
         # biasing towards expected words: telephone-band speech confuses "parcel" with "power soul"
         # (a "Vocabulary: a, b." prompt worked where faster-whisper's bare `hotwords` did not)
         self._prompt = f"Vocabulary: {', '.join(hints)}." if hints else None
+        self._batcher = WhisperBatcher(self._model, self.language, batch_size) if batch_size > 1 else None
 
     def transcribe(self, pcm: bytes, phrases: Sequence[str] | None = None) -> str:
         audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
@@ -55,6 +58,9 @@ class WhisperRecognizer:
                 self._pending -= 1
 
     def _decode(self, audio: np.ndarray, phrases: Sequence[str] | None) -> str:
+        prompt = f"Vocabulary: {', '.join(phrases)}." if phrases else self._prompt
+        if self._batcher is not None:
+            return self._batcher.decode(audio, prompt)
         with self._lock:
             segments, _info = self._model.transcribe(
                 audio,
@@ -63,7 +69,7 @@ class WhisperRecognizer:
                 vad_filter=False,
                 condition_on_previous_text=False,
                 without_timestamps=True,
-                initial_prompt=f"Vocabulary: {', '.join(phrases)}." if phrases else self._prompt,
+                initial_prompt=prompt,
             )
             text = " ".join(s.text.strip() for s in segments)
         return text.strip()

@@ -156,3 +156,24 @@ def test_whisper_refuses_segments_beyond_its_queue(english_16k: bytes) -> None:
         t.join()
     assert outcomes.count("refused") >= 1 and recognizer.refused == outcomes.count("refused")
     assert any("track" in o.lower() for o in outcomes)
+
+
+def test_batched_whisper_decodes_concurrent_segments_together(english_16k: bytes) -> None:
+    import threading
+
+    recognizer = WhisperRecognizer("en", batch_size=4, hints=("parcel", "tracking"))
+    assert recognizer._batcher is not None
+    texts: list[str] = []
+    gate = threading.Barrier(3)
+
+    def call() -> None:
+        gate.wait()
+        texts.append(recognizer.transcribe(english_16k))
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(texts) == 3 and all("track" in t.lower() and "parcel" in t.lower() for t in texts), texts
+    assert recognizer._batcher.segments == 3 and recognizer._batcher.batches < 3  # some went together
