@@ -12,6 +12,14 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class Word:
+    text: str
+    start_ms: int
+    end_ms: int
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
 class Transcript:
     """A partial (`final=False`) or final recognition result for one VAD segment.
 
@@ -27,6 +35,7 @@ class Transcript:
     engine: str
     latency_ms: float = 0.0
     segment: int = 0
+    words: tuple[Word, ...] = ()  # word timings, where the engine gives them
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from hotline.asr.events import RecognitionUnavailable, SpeechStarted, Transcript
-from hotline.asr.recognizer import AsrOverloaded, Recognizer
+from hotline.asr.events import RecognitionUnavailable, SpeechStarted, Transcript, Word
+from hotline.asr.recognizer import AsrOverloaded, Hypothesis, Recognizer
 from hotline.asr.vad import Segmenter, SpeechEnd, SpeechStart, VadConfig, VadState
 from hotline.telephony.frames import FRAME_MS, AudioFrame
 
@@ -107,7 +107,7 @@ class SpeechPipeline:
         self._submit("partial", self._stream.accept, b"".join(self._pending))
         self._pending = []
 
-    def _finish(self, event: SpeechEnd, eos: float) -> tuple[SpeechEnd, float, str | None]:
+    def _finish(self, event: SpeechEnd, eos: float) -> tuple[SpeechEnd, float, Hypothesis | None]:
         try:
             return event, eos, self._stream.finish(event.pcm)
         except AsrOverloaded:
@@ -137,21 +137,27 @@ class SpeechPipeline:
             if kind == "partial":
                 if result:
                     self._events.put_nowait(
-                        Transcript(self.speaker, result, False, self._seg_start, 0, self._recognizer.name,
-                                   segment=self._segment_no)
+                        Transcript(self.speaker, result.text, False, self._seg_start, 0, self._recognizer.name,
+                                   segment=self._segment_no, words=self._words(result, self._seg_start))
                     )
             else:
-                event, eos, text = result
+                event, eos, hyp = result
                 latency = (loop.time() - eos) * 1000.0
-                if text is None:
+                if hyp is None:
                     self._events.put_nowait(
                         RecognitionUnavailable(self.speaker, event.start_ms, event.end_ms, "overloaded"))
-                elif text:
+                elif hyp.text:
                     self._events.put_nowait(
-                        Transcript(self.speaker, text, True, event.start_ms, event.end_ms,
-                                   self._recognizer.name, latency_ms=latency, segment=self._segment_no)
+                        Transcript(self.speaker, hyp.text, True, event.start_ms, event.end_ms,
+                                   self._recognizer.name, latency_ms=latency, segment=self._segment_no,
+                                   words=self._words(hyp, event.start_ms))
                     )
         self._events.put_nowait(_END)
+
+    @staticmethod
+    def _words(hyp: Hypothesis, segment_start_ms: int) -> tuple[Word, ...]:
+        return tuple(Word(w, segment_start_ms + int(s * 1000), segment_start_ms + int(e * 1000), c)
+                     for w, s, e, c in hyp.words)
 
     async def __aiter__(self) -> AsyncIterator[PipelineEvent]:
         while True:

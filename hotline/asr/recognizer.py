@@ -8,6 +8,7 @@ engine never sees concurrent calls on one stream.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -26,13 +27,22 @@ class AsrOverloaded(AsrError):
     retryable = True
 
 
-class RecognizerStream(Protocol):
-    def accept(self, pcm: bytes) -> str | None:
-        """Feed audio of the open segment (16 kHz s16 mono); returns new partial text, if any."""
+@dataclass(frozen=True, slots=True)
+class Hypothesis:
+    """Recognised text; `words` are (word, start s, end s, confidence) from the start of the
+    segment's audio, where the engine gives them."""
 
-    def finish(self, segment_pcm: bytes) -> str:
-        """Close the segment and return its final text. `segment_pcm` is the whole segment, for
-        engines that decode per segment rather than streaming."""
+    text: str
+    words: tuple[tuple[str, float, float, float], ...] = ()
+
+
+class RecognizerStream(Protocol):
+    def accept(self, pcm: bytes) -> Hypothesis | None:
+        """Feed audio of the open segment (16 kHz s16 mono); returns a new partial, if any."""
+
+    def finish(self, segment_pcm: bytes) -> Hypothesis:
+        """Close the segment and return its final result. `segment_pcm` is the whole segment,
+        for engines that decode per segment rather than streaming."""
 
     def set_phrases(self, phrases: Sequence[str] | None) -> None:
         """From the next segment on, listen for these phrases only (grammar mode; engines that

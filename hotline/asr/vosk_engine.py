@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hotline.asr.models import vosk_model_path
-from hotline.asr.recognizer import ModelNotFound
+from hotline.asr.recognizer import Hypothesis, ModelNotFound
 from hotline.telephony.frames import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,11 @@ def load_vosk_model(language: str, model_path: str | None = None, allow_download
         return model, key
 
 
+def _words(items: list[dict[str, Any]]) -> list[tuple[str, float, float, float]]:
+    return [(str(w.get("word", "")), float(w.get("start", 0.0)), float(w.get("end", 0.0)), float(w.get("conf", 1.0)))
+            for w in items]
+
+
 class VoskRecognizer:
     name = "vosk"
     streaming = True
@@ -60,6 +65,9 @@ class _VoskStream:
         self._rec = self._recognizer(None)
         self._last_partial = ""
         self._carry = ""  # text Vosk finalised inside the current VAD segment
+        self._carry_words: list[tuple[str, float, float, float]] = []
+        self._fed_s = 0.0  # audio given to the current recogniser object
+        self._segment_base = 0.0
         self._in_segment = False
         self._pending: tuple[bool, tuple[str, ...] | None] = (False, None)  # grammar change to apply
 
@@ -81,35 +89,50 @@ class _VoskStream:
             self._pending = change  # never switch graphs in the middle of an utterance
         else:
             self._rec = self._recognizer(change[1])
+            self._fed_s = 0.0
 
-    def accept(self, pcm: bytes) -> str | None:
-        self._in_segment = True
+    def accept(self, pcm: bytes) -> Hypothesis | None:
+        if not self._in_segment:
+            self._in_segment = True
+            self._segment_base = self._fed_s  # Vosk's word times run on across Reset()
+        self._fed_s += len(pcm) / (2 * SAMPLE_RATE)
         if self._rec.AcceptWaveform(pcm):
             # Vosk's own endpointer closed an utterance inside our segment: keep its text as the
             # running partial; our VAD decides the real segment end.
-            text = json.loads(self._rec.Result()).get("text", "")
-            self._carry = f"{self._carry} {text}".strip()
-            partial = self._carry
+            self._keep(json.loads(self._rec.Result()))
+            partial = Hypothesis(self._carry, tuple(self._carry_words))
         else:
-            partial = f"{self._carry} {json.loads(self._rec.PartialResult()).get('partial', '')}".strip()
-        if partial and partial != self._last_partial:
-            self._last_partial = partial
+            result = json.loads(self._rec.PartialResult())
+            partial = Hypothesis(f"{self._carry} {result.get('partial', '')}".strip(),
+                                 (*self._carry_words, *self._words(result.get("partial_result", []))))
+        if partial.text and partial.text != self._last_partial:
+            self._last_partial = partial.text
             return partial
         return None
 
-    def finish(self, segment_pcm: bytes) -> str:
-        text = json.loads(self._rec.FinalResult()).get("text", "")
-        full = f"{self._carry} {text}".strip()
-        self._carry = ""
-        self._last_partial = ""
+    def _words(self, items: list[dict[str, Any]]) -> list[tuple[str, float, float, float]]:
+        """Word timings from the start of the current segment's audio."""
+        base = self._segment_base
+        return [(w, s - base, e - base, c) for w, s, e, c in _words(items)]
+
+    def _keep(self, result: dict[str, Any]) -> None:
+        words = [w for w in self._words(result.get("result", [])) if w[0] != "[unk]"]
+        self._carry = " ".join(x for x in (self._carry, *(w[0] for w in words)) if x)
+        self._carry_words.extend(words)
+
+    def finish(self, segment_pcm: bytes) -> Hypothesis:
+        self._keep(json.loads(self._rec.FinalResult()))
+        final = Hypothesis(self._carry, tuple(self._carry_words))
+        self._carry, self._carry_words, self._last_partial = "", [], ""
         self._in_segment = False
         changed, phrases = self._pending
         if changed:
             self._pending = (False, None)
             self._rec = self._recognizer(phrases)
+            self._fed_s = 0.0
         else:
             self._rec.Reset()
-        return " ".join(w for w in full.split() if w != "[unk]")
+        return final
 
     def close(self) -> None:
         self._rec.Reset()

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from hotline.asr.models import whisper_model_path
-from hotline.asr.recognizer import AsrOverloaded
+from hotline.asr.recognizer import AsrOverloaded, Hypothesis
 from hotline.asr.whisper_batch import WhisperBatcher
 
 
@@ -83,15 +83,15 @@ class _WhisperStream:
         self._engine = engine
         self._phrases: tuple[str, ...] | None = None
 
-    def accept(self, pcm: bytes) -> str | None:
+    def accept(self, pcm: bytes) -> Hypothesis | None:
         return None
 
     def set_phrases(self, phrases: Sequence[str] | None) -> None:
         # Whisper cannot be restricted to a grammar: the phrases bias it through the prompt
         self._phrases = tuple(phrases) if phrases else None
 
-    def finish(self, segment_pcm: bytes) -> str:
-        return self._engine.transcribe(segment_pcm, self._phrases)
+    def finish(self, segment_pcm: bytes) -> Hypothesis:
+        return Hypothesis(self._engine.transcribe(segment_pcm, self._phrases))
 
     def close(self) -> None:
         pass

@@ -173,7 +173,8 @@ class CallSession:
                 continue
             assert isinstance(event, Transcript)
             payload = {"speaker": event.speaker, "text": event.text, "start_ms": event.start_ms,
-                       "end_ms": event.end_ms, "engine": event.engine, "segment": event.segment}
+                       "end_ms": event.end_ms, "engine": event.engine, "segment": event.segment,
+                       "words": [[w.text, w.start_ms, w.end_ms, round(w.confidence, 3)] for w in event.words]}
             if event.final:
                 rec.transcript.append(Segment(event.speaker, event.text, event.start_ms, event.end_ms, event.engine))
                 self.deps.store.save(rec)  # a crash loses at most the utterance in progress

@@ -73,6 +73,14 @@ async def test_vosk_streams_partials_before_final_and_reuses_recognizer(korean_1
     assert isinstance(events[0], SpeechStarted)
     assert all(f.text and f.engine == "vosk" and f.end_ms > f.start_ms for f in finals)
     assert finals[1].start_ms > finals[0].end_ms
+    # word timings, in call offsets, inside their segment and in order
+    for event in (partials[-1], *finals):
+        assert event.words and " ".join(w.text for w in event.words) == event.text
+        assert all(w.start_ms <= w.end_ms for w in event.words)
+    for final in finals:
+        assert final.start_ms <= final.words[0].start_ms and final.words[-1].end_ms <= final.end_ms + 200
+        starts = [w.start_ms for w in final.words]
+        assert starts == sorted(starts)
 
 
 async def test_whisper_final_per_segment_with_vocabulary(english_16k: bytes) -> None:
