@@ -42,6 +42,7 @@ bench: setup
 	@scripts/ensure-debian-packages asterisk-core-sounds-en-wav asterisk-core-sounds-en
 	$(BIN)/python -m bench.calls
 	$(BIN)/python -m bench.asr_accuracy
+	$(BIN)/python -m bench.asr_capacity
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

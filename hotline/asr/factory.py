@@ -20,6 +20,8 @@ class AsrConfig:
     whisper_max_pending: int = 4
     # segments decoded in one encoder pass; 1 on CPU, where bench.whisper_batching measured no gain
     whisper_batch: int = 1
+    # let IVR menus switch the recogniser to their phrases (off: menus always listen openly)
+    grammar: bool = True
     # domain words that bias recognition (whisper hotwords); the flow's menu phrases are added
     hints: tuple[str, ...] = ()
 

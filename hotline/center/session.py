@@ -54,6 +54,7 @@ class SessionDeps:
     worker_id: str
     vad: VadConfig
     data_dir: Path
+    use_grammar: bool = True
 
 
 class CallSession:
@@ -150,9 +151,10 @@ class CallSession:
                 self._timers.append(loop.call_later(action.ms / 1000.0, self._inbox.put_nowait,
                                                     TimerFired(action.token)))
             elif isinstance(action, Listen):
-                if action.phrases != self._listening and self._pipeline is not None:
-                    self._listening = action.phrases
-                    self._pipeline.set_phrases(action.phrases)
+                phrases = action.phrases if self.deps.use_grammar else None
+                if phrases != self._listening and self._pipeline is not None:
+                    self._listening = phrases
+                    self._pipeline.set_phrases(phrases)
             elif isinstance(action, Hangup):
                 self._hangup_when_idle = True
                 self.record.end_reason = action.reason

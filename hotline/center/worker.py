@@ -58,7 +58,8 @@ class Worker:
         interrupted = store.mark_interrupted(self.id)  # left live by a previous run of this worker
         client = redis_client(self.redis_url)
         publisher = EventPublisher(client)
-        deps = SessionDeps(flow, recognizer, prompts, store, publisher, self.id, settings.vad, settings.data)
+        deps = SessionDeps(flow, recognizer, prompts, store, publisher, self.id, settings.vad, settings.data,
+                           settings.asr.grammar)
         host = settings.sip_hostport[0]
         endpoint = SipEndpoint(host, self.sip_port, self.rtp_port, lambda leg: self._on_call(leg, deps))
         endpoint.start()

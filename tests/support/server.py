@@ -24,6 +24,7 @@ class ServerProcess:
     workers: int = 2
     flows: Path = REPO / "flows"
     extra_args: list[str] = field(default_factory=list)
+    settings_yaml: str = ""  # appended to the generated settings file
     proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -37,7 +38,8 @@ class ServerProcess:
     def start(self, timeout: float = 240.0) -> ServerProcess:
         self.data.mkdir(parents=True, exist_ok=True)
         settings = self.data / "test-settings.yaml"
-        settings.write_text(f"worker_base_port: {self.worker_base}\nrtp_base_port: {self.rtp_base}\n")
+        settings.write_text(f"worker_base_port: {self.worker_base}\nrtp_base_port: {self.rtp_base}\n"
+                            + self.settings_yaml)
         self.log = (self.data / "serve.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hotline.center.cli", "serve", "--config", str(settings),
