@@ -18,7 +18,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(
         args.config, sip=args.sip, http=args.http, flows=args.flows, data=args.data, redis=args.redis,
         workers=args.workers, asr_engine=args.asr_engine, asr_language=args.language,
-        asr_vosk_model=args.vosk_model, log_level=args.log_level,
+        asr_vosk_model=args.vosk_model, log_level=args.log_level, media_address=args.media_address,
     )
     setup_logging(settings.log_level, "serve")
     return asyncio.run(Supervisor(settings).run())
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http", help="HTTP HOST:PORT (default 127.0.0.1:8080)")
     serve.add_argument("--flows", type=Path, help="flow directory (default flows)")
     serve.add_argument("--data", type=Path, help="data directory (default data)")
+    serve.add_argument("--media-address", help="address for RTP in SDP (required with --sip 0.0.0.0:PORT)")
     serve.add_argument("--redis", help="Redis URL; without it an embedded redis-server runs in the data dir")
     serve.add_argument("--workers", type=int, help="media worker processes, 4 calls each (default 6)")
     serve.add_argument("--asr-engine", choices=["auto", "vosk", "whisper"], help="speech engine (default auto)")

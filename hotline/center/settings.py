@@ -40,6 +40,9 @@ class Settings:
     worker_base_port: int = 0  # 0: SIP port + 10
     rtp_base_port: int = 20000
     flow: str = "main"
+    # address put in SDP for callers to send RTP to; defaults to the SIP host, and must be set
+    # when the SIP host is a wildcard (0.0.0.0)
+    media_address: str | None = None
     asr: AsrConfig = field(default_factory=AsrConfig)
     vad: VadConfig = field(default_factory=VadConfig)
     log_level: str = "INFO"
@@ -52,6 +55,22 @@ class Settings:
     @property
     def http_hostport(self) -> tuple[str, int]:
         return parse_hostport(self.http, 8080)
+
+    @property
+    def rtp_address(self) -> str:
+        host = self.sip_hostport[0]
+        if self.media_address:
+            return self.media_address
+        if host in ("0.0.0.0", "::", ""):
+            raise SettingsError("SIP listens on all addresses: set media_address (--media-address) to the "
+                                "address callers should send RTP to")
+        return host
+
+    @property
+    def internal_host(self) -> str:
+        """Where the edge reaches the workers (loopback when SIP listens on all addresses)."""
+        host = self.sip_hostport[0]
+        return "127.0.0.1" if host in ("0.0.0.0", "") else host
 
     def worker_sip_port(self, index: int) -> int:
         base = self.worker_base_port or self.sip_hostport[1] + 10

@@ -57,6 +57,7 @@ class Supervisor:
 
     async def run(self) -> int:
         s = self.settings
+        s.rtp_address  # noqa: B018 (raises SettingsError for a wildcard SIP host without media_address)
         s.data.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         flow = load_flow(flow_path(s))  # a broken flow stops start-up with file:line
@@ -87,15 +88,16 @@ class Supervisor:
             await client.delete("hotline:workers")
             settings_file = self.run_dir / "settings.json"
             settings_file.write_text(settings_to_json(s))
-            host = s.sip_hostport[0]
+            host = s.internal_host
             self.workers = [self._worker_child(i, redis_url, settings_file) for i in range(s.workers)]
             for child in self.workers:
                 await child.start()
             for i, child in enumerate(self.workers):
                 port = s.worker_sip_port(i)
                 await wait_until(functools.partial(sip_options_ping, host, port), 180.0, f"worker {child.name}", child)
-            edge = KamailioEdge(host, s.sip_hostport[1], self.run_dir, [(host, s.worker_sip_port(i)) for i in
-                                                                        range(s.workers)], MAX_CALLS_PER_PROCESS)
+            edge = KamailioEdge(s.sip_hostport[0], s.sip_hostport[1], self.run_dir, [(host, s.worker_sip_port(i)) for i in
+                                                                        range(s.workers)], MAX_CALLS_PER_PROCESS,
+                                advertise=s.rtp_address if s.internal_host != s.sip_hostport[0] else None)
             await edge.start()
             app = create_app(AppState(store, client, s.sip, edge.listening, engine,
                                       "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language,

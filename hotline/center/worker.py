@@ -60,8 +60,8 @@ class Worker:
         publisher = EventPublisher(client)
         deps = SessionDeps(flow, recognizer, prompts, store, publisher, self.id, settings.vad, settings.data,
                            settings.asr.grammar)
-        host = settings.sip_hostport[0]
-        endpoint = SipEndpoint(host, self.sip_port, self.rtp_port, lambda leg: self._on_call(leg, deps))
+        endpoint = SipEndpoint(settings.internal_host, self.sip_port, self.rtp_port, lambda leg: self._on_call(leg, deps),
+                               media_address=settings.rtp_address, rtp_bind=settings.sip_hostport[0])
         endpoint.start()
         log.info("worker ready", extra={"worker": self.id, "sip_port": self.sip_port, "engine": recognizer.name,
                                         "model": recognizer.model, "prompts": count, "interrupted": interrupted})
@@ -101,7 +101,7 @@ class Worker:
     async def _heartbeat(self, publisher: EventPublisher, endpoint: SipEndpoint, engine: str, model: str) -> None:
         while True:
             publisher.heartbeat(self.id, {
-                "sip": f"{self.settings.sip_hostport[0]}:{self.sip_port}", "listening": endpoint.listening,
+                "sip": f"{self.settings.internal_host}:{self.sip_port}", "listening": endpoint.listening,
                 "calls": len(endpoint.calls), "max_calls": MAX_CALLS_PER_PROCESS,
                 "asr_engine": engine, "asr_model": model, "pid": os.getpid(),
             })

@@ -71,3 +71,14 @@ def test_post_transcript_queue(tmp_path: Path) -> None:
     store.set_post_transcript("done", {"status": "running", "progress": 0.5})
     assert store.awaiting_post_transcript(10) == []
     assert store.get("done")["post_transcript"] == {"status": "running", "progress": 0.5}  # type: ignore[index]
+
+
+def test_wildcard_sip_host_needs_a_media_address(tmp_path: Path) -> None:
+    s = load_settings(None, sip="0.0.0.0:5060")
+    with pytest.raises(SettingsError, match="media_address"):
+        _ = s.rtp_address
+    s = load_settings(None, sip="0.0.0.0:5060", media_address="192.0.2.10")
+    assert s.rtp_address == "192.0.2.10" and s.internal_host == "127.0.0.1"
+    assert load_settings(None, sip="127.0.0.2:5060").rtp_address == "127.0.0.2"
+    cfg = render_config("0.0.0.0", 5060, tmp_path, 4, advertise="192.0.2.10")
+    assert "listen=udp:0.0.0.0:5060 advertise 192.0.2.10:5060" in cfg

@@ -42,8 +42,14 @@ class SipEndpoint:
         rtp_port: int,
         on_call: Callable[[SipCallLeg], None],
         log_level: int = 1,
+        media_address: str | None = None,
+        rtp_bind: str | None = None,
     ) -> None:
+        """`host`: the address SIP binds to; `rtp_bind`: the one RTP binds to (default `host`);
+        `media_address`: the one put in SDP (default `host`)."""
         self.host, self.port, self.rtp_port = host, port, rtp_port
+        self.media_address = media_address or host
+        self.rtp_bind = rtp_bind or host
         self._on_call = on_call
         self._log_level = log_level
         self._ep: pj.Endpoint | None = None
@@ -83,8 +89,8 @@ class SipEndpoint:
         acfg.idUri = f"sip:hotline@{self.host}:{self.port}"
         acfg.mediaConfig.transportConfig.port = self.rtp_port
         acfg.mediaConfig.transportConfig.portRange = 2 * MAX_CALLS_PER_PROCESS + 8
-        acfg.mediaConfig.transportConfig.boundAddress = self.host
-        acfg.mediaConfig.transportConfig.publicAddress = self.host
+        acfg.mediaConfig.transportConfig.boundAddress = self.rtp_bind
+        acfg.mediaConfig.transportConfig.publicAddress = self.media_address
         self._account = _Account(self)
         self._account.create(acfg)
         self._ep = ep
