@@ -34,14 +34,15 @@ class SpeechPipeline:
         recognizer: Recognizer,
         vad: VadConfig | None = None,
         tap: Callable[[bytes], None] | None = None,
+        rate: int = 16000,
     ) -> None:
         """`tap` sees every frame's audio as it arrives (the call recorder)."""
         self.speaker = speaker
         self._frames = frames
         self._tap = tap
         self._recognizer = recognizer
-        self._segmenter = Segmenter(vad or VadConfig())
-        self._stream = recognizer.open_stream()
+        self._segmenter = Segmenter(vad or VadConfig(), rate)
+        self._stream = recognizer.open_stream(rate)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"asr-{speaker}")
         self._jobs: asyncio.Queue[tuple[str, asyncio.Future[Any]] | None] = asyncio.Queue()  # None ends
         self._events: asyncio.Queue[object] = asyncio.Queue()

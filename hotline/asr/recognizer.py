@@ -57,4 +57,5 @@ class Recognizer(Protocol):
     language: str
     streaming: bool  # True when partials come from `accept`
 
-    def open_stream(self) -> RecognizerStream: ...
+    def open_stream(self, rate: int = 16000) -> RecognizerStream:
+        """A stream for one leg whose audio arrives at `rate` Hz."""

@@ -64,6 +64,7 @@ class Segmenter:
     """Synchronous and pure apart from webrtcvad: feed frames with `push`, act on returned events."""
 
     config: VadConfig = field(default_factory=VadConfig)
+    rate: int = SAMPLE_RATE
     state: VadState = VadState.SILENCE
 
     def __post_init__(self) -> None:
@@ -79,7 +80,7 @@ class Segmenter:
     def is_speech(self, frame: AudioFrame) -> bool:
         if frame_dbfs(frame.pcm) < self.config.energy_floor_dbfs:
             return False
-        return bool(self._vad.is_speech(frame.pcm, SAMPLE_RATE))
+        return bool(self._vad.is_speech(frame.pcm, self.rate))
 
     def push(self, frame: AudioFrame) -> list[VadEvent]:
         speech = self.is_speech(frame)

@@ -55,13 +55,14 @@ class VoskRecognizer:
         self.language = language
         self._model, self.model = load_vosk_model(language, model_path, allow_download)
 
-    def open_stream(self) -> _VoskStream:
-        return _VoskStream(self._model)
+    def open_stream(self, rate: int = SAMPLE_RATE) -> _VoskStream:
+        return _VoskStream(self._model, rate)
 
 
 class _VoskStream:
-    def __init__(self, model: object) -> None:
+    def __init__(self, model: object, rate: int) -> None:
         self._model = model
+        self._rate = rate  # Vosk takes the leg's rate as it is (8 kHz included); no resampling here
         self._rec = self._recognizer(None)
         self._last_partial = ""
         self._carry = ""  # text Vosk finalised inside the current VAD segment
@@ -76,9 +77,9 @@ class _VoskStream:
 
         if phrases:
             # "[unk]" lets out-of-grammar speech come out as [unk] instead of a forced match
-            rec = vosk.KaldiRecognizer(self._model, SAMPLE_RATE, json.dumps([*phrases, "[unk]"], ensure_ascii=False))
+            rec = vosk.KaldiRecognizer(self._model, self._rate, json.dumps([*phrases, "[unk]"], ensure_ascii=False))
         else:
-            rec = vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
+            rec = vosk.KaldiRecognizer(self._model, self._rate)
         rec.SetWords(True)
         rec.SetPartialWords(True)
         return rec
@@ -95,7 +96,7 @@ class _VoskStream:
         if not self._in_segment:
             self._in_segment = True
             self._segment_base = self._fed_s  # Vosk's word times run on across Reset()
-        self._fed_s += len(pcm) / (2 * SAMPLE_RATE)
+        self._fed_s += len(pcm) / (2 * self._rate)
         if self._rec.AcceptWaveform(pcm):
             # Vosk's own endpointer closed an utterance inside our segment: keep its text as the
             # running partial; our VAD decides the real segment end.

@@ -18,6 +18,18 @@ from hotline.asr.recognizer import AsrOverloaded, Hypothesis
 from hotline.asr.whisper_batch import WhisperBatcher
 
 
+def _resample_to_16k(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Band-limited resampling (libswresample through PyAV); plain interpolation leaves images
+    above 4 kHz that Whisper mishears."""
+    import av
+
+    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = rate
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=16000)
+    chunks = [f.to_ndarray().reshape(-1) for f in (*resampler.resample(frame), *resampler.resample(None))]
+    return np.concatenate(chunks) if chunks else samples[:0]
+
+
 class WhisperRecognizer:
     name = "whisper"
     streaming = False
@@ -42,8 +54,11 @@ class WhisperRecognizer:
         self._prompt = f"Vocabulary: {', '.join(hints)}." if hints else None
         self._batcher = WhisperBatcher(self._model, self.language, batch_size) if batch_size > 1 else None
 
-    def transcribe(self, pcm: bytes, phrases: Sequence[str] | None = None) -> str:
-        audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
+    def transcribe(self, pcm: bytes, phrases: Sequence[str] | None = None, rate: int = 16000) -> str:
+        samples = np.frombuffer(pcm, dtype=np.int16)
+        if rate != 16000 and samples.size:  # Whisper's features are defined at 16 kHz
+            samples = _resample_to_16k(samples, rate)
+        audio = samples.astype(np.float32) / 32768.0
         if audio.size < 1600:  # under 0.1 s: nothing to decode
             return ""
         with self._pending_lock:
@@ -74,13 +89,14 @@ class WhisperRecognizer:
             text = " ".join(s.text.strip() for s in segments)
         return text.strip()
 
-    def open_stream(self) -> _WhisperStream:
-        return _WhisperStream(self)
+    def open_stream(self, rate: int = 16000) -> _WhisperStream:
+        return _WhisperStream(self, rate)
 
 
 class _WhisperStream:
-    def __init__(self, engine: WhisperRecognizer) -> None:
+    def __init__(self, engine: WhisperRecognizer, rate: int) -> None:
         self._engine = engine
+        self._rate = rate
         self._phrases: tuple[str, ...] | None = None
 
     def accept(self, pcm: bytes) -> Hypothesis | None:
@@ -91,7 +107,7 @@ class _WhisperStream:
         self._phrases = tuple(phrases) if phrases else None
 
     def finish(self, segment_pcm: bytes) -> Hypothesis:
-        return Hypothesis(self._engine.transcribe(segment_pcm, self._phrases))
+        return Hypothesis(self._engine.transcribe(segment_pcm, self._phrases, self._rate))
 
     def close(self) -> None:
         pass

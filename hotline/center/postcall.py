@@ -21,7 +21,7 @@ from typing import Any
 from hotline.asr.vad import Segmenter, SpeechEnd, VadConfig
 from hotline.asr.whisper_engine import WhisperRecognizer
 from hotline.center.store import CallStore
-from hotline.telephony.frames import FRAME_BYTES, SAMPLE_RATE, AudioFrame
+from hotline.telephony.frames import MEDIA_RATES, AudioFrame, frame_bytes
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +33,21 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
-def segments_of(path: Path, vad: VadConfig) -> list[SpeechEnd]:
+def segments_of(path: Path, vad: VadConfig) -> tuple[list[SpeechEnd], int]:
+    """The recording's speech segments and its sample rate."""
     with wave.open(str(path), "rb") as w:
-        if w.getframerate() != SAMPLE_RATE or w.getsampwidth() != 2 or w.getnchannels() != 1:
-            raise ValueError(f"{path}: not a 16 kHz mono 16-bit recording")
+        rate = w.getframerate()
+        if rate not in MEDIA_RATES or w.getsampwidth() != 2 or w.getnchannels() != 1:
+            raise ValueError(f"{path}: not an 8 or 16 kHz mono 16-bit recording")
         pcm = w.readframes(w.getnframes())
-    segmenter = Segmenter(vad)
+    segmenter = Segmenter(vad, rate)
+    size = frame_bytes(rate)
     out: list[SpeechEnd] = []
     seq = 0
-    for seq, i in enumerate(range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES)):
-        out.extend(e for e in segmenter.push(AudioFrame(pcm[i:i + FRAME_BYTES], seq)) if isinstance(e, SpeechEnd))
+    for seq, i in enumerate(range(0, len(pcm) - size + 1, size)):
+        out.extend(e for e in segmenter.push(AudioFrame(pcm[i:i + size], seq)) if isinstance(e, SpeechEnd))
     out.extend(e for e in segmenter.flush((seq + 1) * 20) if isinstance(e, SpeechEnd))
-    return out
+    return out, rate
 
 
 class PostCallTranscriber:
@@ -86,10 +89,10 @@ class PostCallTranscriber:
                 self._recognizer = self._make()
             post["model"] = self._recognizer.model
             path = self._data / record["recordings"]["caller"]
-            segments = segments_of(path, self._vad)
+            segments, rate = segments_of(path, self._vad)
             self._report(loop, call_id, post)
             for i, seg in enumerate(segments, 1):
-                text = self._recognizer.transcribe(seg.pcm)
+                text = self._recognizer.transcribe(seg.pcm, rate=rate)
                 if text:
                     post["segments"].append({"speaker": "caller", "text": text, "start_ms": seg.start_ms,
                                              "end_ms": seg.end_ms, "engine": "whisper"})

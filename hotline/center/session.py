@@ -55,6 +55,7 @@ class SessionDeps:
     vad: VadConfig
     data_dir: Path
     use_grammar: bool = True
+    rate: int = 16000  # the media path's sample rate
 
 
 class CallSession:
@@ -81,13 +82,14 @@ class CallSession:
     async def run(self) -> CallRecord:
         rec, deps, leg = self.record, self.deps, self.leg
         rel = f"recordings/{time.strftime('%Y-%m-%d')}/{rec.id}.caller.wav"
-        recorder = WavRecorder(deps.data_dir / rel)
+        recorder = WavRecorder(deps.data_dir / rel, deps.rate)
         rec.recordings["caller"] = rel
         deps.store.save(rec)
         log.info("call started", extra={"call": rec.id, "worker": deps.worker_id})
         deps.publisher.set_live(rec.id, deps.worker_id, True)
         deps.publisher.publish("call.started", rec.id, worker=deps.worker_id, flow=rec.flow)
-        pipeline = self._pipeline = SpeechPipeline("caller", leg.frames, deps.recognizer, deps.vad, recorder.write)
+        pipeline = self._pipeline = SpeechPipeline("caller", leg.frames, deps.recognizer, deps.vad, recorder.write,
+                                                   deps.rate)
         pipeline.start()
         leg.on_prompt_done = lambda pid, interrupted: self._inbox.put_nowait(PromptDone(pid, interrupted))
         self._tasks = [

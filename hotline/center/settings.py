@@ -43,6 +43,9 @@ class Settings:
     # address put in SDP for callers to send RTP to; defaults to the SIP host, and must be set
     # when the SIP host is a wildcard (0.0.0.0)
     media_address: str | None = None
+    # conference-bridge clock: 16000 (wideband codecs, Whisper) or 8000 (G.711 and 8 kHz Vosk
+    # models with no resampling at all)
+    media_rate: int = 16000
     asr: AsrConfig = field(default_factory=AsrConfig)
     vad: VadConfig = field(default_factory=VadConfig)
     log_level: str = "INFO"
@@ -55,6 +58,10 @@ class Settings:
     @property
     def http_hostport(self) -> tuple[str, int]:
         return parse_hostport(self.http, 8080)
+
+    def __post_init__(self) -> None:
+        if self.media_rate not in (8000, 16000):
+            raise SettingsError(f"media_rate must be 8000 or 16000, not {self.media_rate}")
 
     @property
     def rtp_address(self) -> str:

@@ -61,7 +61,7 @@ class Supervisor:
         s.data.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         flow = load_flow(flow_path(s))  # a broken flow stops start-up with file:line
-        await prerender_prompts(flow, PromptCache(s.data / "prompts", flow.voice))
+        await prerender_prompts(flow, PromptCache(s.data / "prompts", flow.voice, rate=s.media_rate))
         engine = resolve_engine(s.asr)
         store = SqliteCallStore(s.data / "calls.db")
         # nothing of ours runs on this data directory yet: calls still `live` died with a previous run

@@ -52,16 +52,17 @@ class Worker:
         settings = self.settings
         flow = load_flow(flow_path(settings))
         recognizer = build_recognizer(settings.asr, flow.vocabulary())
-        prompts = PromptCache(settings.data / "prompts", flow.voice)
+        prompts = PromptCache(settings.data / "prompts", flow.voice, rate=settings.media_rate)
         count = await prerender_prompts(flow, prompts)
         store = SqliteCallStore(settings.data / "calls.db")
         interrupted = store.mark_interrupted(self.id)  # left live by a previous run of this worker
         client = redis_client(self.redis_url)
         publisher = EventPublisher(client)
         deps = SessionDeps(flow, recognizer, prompts, store, publisher, self.id, settings.vad, settings.data,
-                           settings.asr.grammar)
+                           settings.asr.grammar, settings.media_rate)
         endpoint = SipEndpoint(settings.internal_host, self.sip_port, self.rtp_port, lambda leg: self._on_call(leg, deps),
-                               media_address=settings.rtp_address, rtp_bind=settings.sip_hostport[0])
+                               media_address=settings.rtp_address, rtp_bind=settings.sip_hostport[0],
+                               rate=settings.media_rate)
         endpoint.start()
         log.info("worker ready", extra={"worker": self.id, "sip_port": self.sip_port, "engine": recognizer.name,
                                         "model": recognizer.model, "prompts": count, "interrupted": interrupted})

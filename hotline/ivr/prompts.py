@@ -15,25 +15,26 @@ class PromptError(Exception):
     retryable = False
 
 
-def read_wav_pcm(path: Path) -> bytes:
+def read_wav_pcm(path: Path, rate: int = SAMPLE_RATE) -> bytes:
     with wave.open(str(path), "rb") as w:
-        if w.getframerate() != SAMPLE_RATE or w.getnchannels() != 1 or w.getsampwidth() != 2:
-            raise PromptError(f"{path}: prompt WAV must be {SAMPLE_RATE} Hz mono 16-bit")
+        if w.getframerate() != rate or w.getnchannels() != 1 or w.getsampwidth() != 2:
+            raise PromptError(f"{path}: prompt WAV must be {rate} Hz mono 16-bit")
         return w.readframes(w.getnframes())
 
 
 class PromptCache:
     """Renders prompts once per (voice, text) and keeps them on disk and in memory."""
 
-    def __init__(self, directory: Path, voice: str = "en-us", speed: int = 165) -> None:
+    def __init__(self, directory: Path, voice: str = "en-us", speed: int = 165, rate: int = SAMPLE_RATE) -> None:
         self.directory = directory
+        self.rate = rate
         self.voice = voice
         self.speed = speed
         self._memory: dict[str, bytes] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     def path_for(self, text: str, voice: str | None = None) -> Path:
-        key = hashlib.sha256(f"{voice or self.voice}|{self.speed}|{text}".encode()).hexdigest()[:24]
+        key = hashlib.sha256(f"{voice or self.voice}|{self.speed}|{self.rate}|{text}".encode()).hexdigest()[:24]
         return self.directory / f"{key}.wav"
 
     async def get(self, text: str, voice: str | None = None) -> bytes:
@@ -46,7 +47,7 @@ class PromptCache:
             if path.name not in self._memory:
                 if not path.is_file():
                     await self._render(text, voice or self.voice, path)
-                self._memory[path.name] = read_wav_pcm(path)
+                self._memory[path.name] = read_wav_pcm(path, self.rate)
         return self._memory[path.name]
 
     async def _render(self, text: str, voice: str, path: Path) -> None:
@@ -55,7 +56,7 @@ class PromptCache:
         # espeak-ng writes 22.05 kHz; sox resamples to the bridge rate
         cmd = (
             f"espeak-ng -v {voice} -s {self.speed} --stdout -- \"$HOTLINE_TEXT\" | "
-            f"sox -t wav - -r {SAMPLE_RATE} -c 1 -b 16 -e signed-integer {tmp}"
+            f"sox -t wav - -r {self.rate} -c 1 -b 16 -e signed-integer {tmp}"
         )
         proc = await asyncio.create_subprocess_exec(
             "/bin/sh", "-c", cmd,

@@ -9,6 +9,12 @@ SAMPLE_RATE = 16000
 FRAME_MS = 20
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000
 FRAME_BYTES = FRAME_SAMPLES * 2  # 16-bit mono
+MEDIA_RATES = (8000, 16000)  # rates the media path can run at (settings.media_rate)
+
+
+def frame_bytes(rate: int) -> int:
+    """Bytes in one 20 ms frame of 16-bit mono audio at `rate`."""
+    return rate * FRAME_MS // 1000 * 2
 
 
 @dataclass(frozen=True, slots=True)

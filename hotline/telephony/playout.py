@@ -24,7 +24,8 @@ class Playout:
     with `loop.call_soon_threadsafe`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, frame_bytes: int = FRAME_BYTES) -> None:
+        self._frame = frame_bytes
         self._lock = threading.Lock()
         self._items: deque[_Item] = deque()
         self._pos = 0
@@ -53,14 +54,14 @@ class Playout:
             if not self._items:
                 return None
             item = self._items[0]
-            chunk = item.pcm[self._pos : self._pos + FRAME_BYTES]
-            self._pos += FRAME_BYTES
+            chunk = item.pcm[self._pos : self._pos + self._frame]
+            self._pos += self._frame
             if self._pos >= len(item.pcm):
                 done = self._items.popleft()
                 self._pos = 0
             self.frames_played += 1
         if done and done.on_done:
             done.on_done(done.prompt_id, False)
-        if len(chunk) < FRAME_BYTES:
-            chunk = chunk + b"\x00" * (FRAME_BYTES - len(chunk))
+        if len(chunk) < self._frame:
+            chunk = chunk + b"\x00" * (self._frame - len(chunk))
         return chunk

@@ -1,11 +1,14 @@
-"""Vosk over a real SIP call: partial results stream out before the final (Korean model)."""
+"""Vosk over a real SIP call: partial results stream out before the final (Korean model), with
+the media path at 16 kHz and at 8 kHz (G.711 and Vosk with no resampling on our side)."""
 
 from __future__ import annotations
 
 import json
 import time
+import wave
 from pathlib import Path
 
+import pytest
 import redis
 
 from tests.conftest import synthesize
@@ -14,11 +17,12 @@ from tests.support.server import ServerProcess
 from tests.support.sipp import fill_scenario, run_sipp
 
 
-def test_vosk_streams_partials_over_sip(tmp_path: Path, _tools_present: None) -> None:
+@pytest.mark.parametrize("rate", [16000, 8000])
+def test_vosk_streams_partials_over_sip(rate: int, tmp_path: Path, _tools_present: None) -> None:
     speech = synthesize("안녕하세요 택배 배송 조회를 하고 싶습니다", tmp_path / "ko.wav", voice="ko")
     # the demo menus are English, so the Korean caller is heard with open vocabulary
     server = ServerProcess(tmp_path / "serve", workers=1, extra_args=["--asr-engine", "vosk", "--language", "ko"],
-                           settings_yaml="asr:\n  grammar: false\n").start()
+                           settings_yaml=f"media_rate: {rate}\nasr:\n  grammar: false\n").start()
     try:
         assert server.get("/api/health")["asr"]["engine"] == "vosk"
         pcap = tmp_path / "c.pcap"
@@ -44,6 +48,9 @@ def test_vosk_streams_partials_over_sip(tmp_path: Path, _tools_present: None) ->
         assert "transcript.partial" in kinds and "transcript.final" in kinds, kinds
         assert kinds.index("transcript.partial") < kinds.index("transcript.final")
         final = next(d for k, d in events if k == "transcript.final")
+        with wave.open(str(server.data / call["recordings"]["caller"])) as w:
+            assert w.getframerate() == rate
+            assert abs(w.getnframes() / rate - call["duration_s"]) < 1.0
         assert final["words"] and all(w[1] <= w[2] for w in final["words"])
         assert final["start_ms"] <= final["words"][0][1]
     finally:

@@ -185,3 +185,25 @@ def test_batched_whisper_decodes_concurrent_segments_together(english_16k: bytes
         t.join()
     assert len(texts) == 3 and all("track" in t.lower() and "parcel" in t.lower() for t in texts), texts
     assert recognizer._batcher.segments == 3 and recognizer._batcher.batches < 3  # some went together
+
+
+async def test_whisper_on_an_8_khz_media_path(tmp_path: Path) -> None:
+    """With media_rate 8000 the pipeline (VAD included) runs at 8 kHz; Whisper upsamples itself."""
+    from hotline.telephony.frames import frame_bytes
+
+    with wave.open(str(synthesize("I want to track my parcel", tmp_path / "en8.wav", rate=8000)), "rb") as w:
+        speech = w.readframes(w.getnframes())
+    size = frame_bytes(8000)
+    audio = b"\x00" * 16000 + speech + b"\x00" * 16000
+
+    async def frames8() -> AsyncIterator[AudioFrame]:
+        for seq, i in enumerate(range(0, len(audio) - size + 1, size)):
+            yield AudioFrame(audio[i:i + size], seq)
+
+    recognizer = build_recognizer(AsrConfig(engine="whisper"), ("parcel", "tracking"))
+    pipeline = SpeechPipeline("caller", frames8(), recognizer, rate=8000)
+    pipeline.start()
+    finals = [e for e in [e async for e in pipeline] if isinstance(e, Transcript) and e.final]
+    await pipeline.aclose()
+    assert len(finals) == 1 and 800 <= finals[0].start_ms <= 1100
+    assert "track" in finals[0].text.lower() and "parcel" in finals[0].text.lower(), finals[0].text

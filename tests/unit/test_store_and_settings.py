@@ -82,3 +82,9 @@ def test_wildcard_sip_host_needs_a_media_address(tmp_path: Path) -> None:
     assert load_settings(None, sip="127.0.0.2:5060").rtp_address == "127.0.0.2"
     cfg = render_config("0.0.0.0", 5060, tmp_path, 4, advertise="192.0.2.10")
     assert "listen=udp:0.0.0.0:5060 advertise 192.0.2.10:5060" in cfg
+
+
+def test_media_rate_is_8_or_16_khz(tmp_path: Path) -> None:
+    assert load_settings(None, media_rate=8000).media_rate == 8000
+    with pytest.raises(SettingsError, match="media_rate"):
+        load_settings(None, media_rate=44100)

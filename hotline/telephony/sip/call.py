@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pjsua2 as pj
 
-from hotline.telephony.frames import AudioFrame, DtmfEvent, FrameQueue
+from hotline.telephony.frames import AudioFrame, DtmfEvent, FrameQueue, frame_bytes
 from hotline.telephony.playout import Playout
 from hotline.telephony.sip.port import MediaPort, PortPool
 
@@ -66,7 +66,8 @@ class SipCallLeg:
         self._pj.leg = self
         self._port: MediaPort | None = None
         self.frames = FrameQueue()
-        self.playout = Playout()
+        self.rate = pool.rate
+        self.playout = Playout(frame_bytes(pool.rate))
         self.dtmf: asyncio.Queue[DtmfEvent] = asyncio.Queue()
         self.disconnected = asyncio.Event()
         self.media_ready = asyncio.Event()

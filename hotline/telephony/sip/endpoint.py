@@ -44,6 +44,7 @@ class SipEndpoint:
         log_level: int = 1,
         media_address: str | None = None,
         rtp_bind: str | None = None,
+        rate: int = SAMPLE_RATE,
     ) -> None:
         """`host`: the address SIP binds to; `rtp_bind`: the one RTP binds to (default `host`);
         `media_address`: the one put in SDP (default `host`)."""
@@ -54,7 +55,8 @@ class SipEndpoint:
         self._log_level = log_level
         self._ep: pj.Endpoint | None = None
         self._account: _Account | None = None
-        self._pool = PortPool()
+        self.rate = rate  # conference bridge clock: 8000 passes G.711 through without resampling
+        self._pool = PortPool(rate)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Task[None] | None = None
         self.calls: dict[int, SipCallLeg] = {}  # legs whose pjsua2 call object is alive
@@ -70,8 +72,8 @@ class SipEndpoint:
         cfg.uaConfig.userAgent = "hotline"
         cfg.logConfig.level = self._log_level
         cfg.logConfig.consoleLevel = self._log_level
-        cfg.medConfig.clockRate = SAMPLE_RATE
-        cfg.medConfig.sndClockRate = SAMPLE_RATE
+        cfg.medConfig.clockRate = self.rate
+        cfg.medConfig.sndClockRate = self.rate
         cfg.medConfig.audioFramePtime = FRAME_MS
         cfg.medConfig.ecTailLen = 0
         cfg.medConfig.noVad = True

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pjsua2 as pj
 
-from hotline.telephony.frames import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
+from hotline.telephony.frames import FRAME_MS, SAMPLE_RATE, frame_bytes
 from hotline.telephony.playout import Playout
 
 FrameSink = Callable[[bytes], None]
@@ -26,10 +26,11 @@ def _vector_data(vec: pj.ByteVector) -> int:
 class MediaPort(pj.AudioMediaPort):
     """Receives the caller's audio (`sink`) and supplies prompt audio (`playout`)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, rate: int = SAMPLE_RATE) -> None:
         super().__init__()
+        self._frame = frame_bytes(rate)
         fmt = pj.MediaFormatAudio()
-        fmt.init(pj.PJMEDIA_FORMAT_PCM, SAMPLE_RATE, 1, FRAME_MS * 1000, 16)
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, rate, 1, FRAME_MS * 1000, 16)
         self.createPort(name, fmt)
         self.sink: FrameSink | None = None
         self.playout: Playout | None = None
@@ -46,9 +47,9 @@ class MediaPort(pj.AudioMediaPort):
         sink = self.sink
         if sink is None or frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO:
             return
-        size = min(frame.size, FRAME_BYTES)
+        size = min(frame.size, self._frame)
         ptr = _vector_data(frame.buf)
-        if ptr and size == FRAME_BYTES:
+        if ptr and size == self._frame:
             sink(ctypes.string_at(ptr, size))
 
     def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 API)
@@ -58,21 +59,22 @@ class MediaPort(pj.AudioMediaPort):
             frame.type = pj.PJMEDIA_FRAME_TYPE_NONE
             frame.size = 0
             return
-        frame.buf.resize(FRAME_BYTES)
-        ctypes.memmove(_vector_data(frame.buf), chunk, FRAME_BYTES)
-        frame.size = FRAME_BYTES
+        frame.buf.resize(self._frame)
+        ctypes.memmove(_vector_data(frame.buf), chunk, self._frame)
+        frame.size = self._frame
         frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
 
 
 class PortPool:
-    def __init__(self) -> None:
+    def __init__(self, rate: int = SAMPLE_RATE) -> None:
+        self.rate = rate
         self._free: list[MediaPort] = []
         self._all: list[MediaPort] = []
 
     def acquire(self) -> MediaPort:
         if self._free:
             return self._free.pop()
-        port = MediaPort(f"hl{len(self._all)}")
+        port = MediaPort(f"hl{len(self._all)}", self.rate)
         self._all.append(port)
         return port
 
