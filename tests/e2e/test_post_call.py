@@ -10,16 +10,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from tests.support.rtp_pcap import Clip, build_pcap, read_wav_8k
 from tests.support.server import ServerProcess
-from tests.support.sipp import fill_scenario, run_sipp
+from tests.support.sipp import run_sipp, speaking_caller
 
 
 def test_recording_and_post_call_transcript(server: ServerProcess, track_parcel_wav: Path, workdir: Path) -> None:
     before = {c["id"] for c in server.get("/api/calls", limit=1000)}
-    pcap = workdir / "c.pcap"
-    build_pcap(pcap, 6.0, [Clip(2.0, read_wav_8k(track_parcel_wav))], [])
-    scenario = fill_scenario("hold_caller.xml", workdir, PCAP=pcap, HOLD_MS=7000)
+    scenario = speaking_caller("hold_caller.xml", workdir, track_parcel_wav, 2.0, 6.0, HOLD_MS=7000)
     run = run_sipp(scenario, f"127.0.0.1:{server.sip_port}", workdir, timeout_s=60)
     assert run.returncode == 0, run.stdout[-2000:]
 

@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 
 from tests.e2e.test_shutdown import descendants
-from tests.support.rtp_pcap import Clip, build_pcap, read_wav_8k
 from tests.support.server import ServerProcess
-from tests.support.sipp import fill_scenario, run_sipp
+from tests.support.sipp import run_sipp, speaking_caller
 
 
 def redis_pid(server: ServerProcess) -> int:
@@ -27,9 +26,7 @@ def redis_pid(server: ServerProcess) -> int:
 def test_calls_survive_redis_outage(tmp_path: Path, track_parcel_wav: Path, _tools_present: None) -> None:
     server = ServerProcess(tmp_path / "serve", workers=1).start()
     try:
-        pcap = tmp_path / "c.pcap"
-        build_pcap(pcap, 6.0, [Clip(1.0, read_wav_8k(track_parcel_wav))], [])
-        scenario = fill_scenario("hold_caller.xml", tmp_path, PCAP=pcap, HOLD_MS=7000)
+        scenario = speaking_caller("hold_caller.xml", tmp_path, track_parcel_wav, 1.0, 6.0, HOLD_MS=7000)
         first = redis_pid(server)
         os.kill(first, signal.SIGSTOP)  # a hung Redis: accepts connections, never answers
         try:

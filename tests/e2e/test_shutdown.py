@@ -7,17 +7,14 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support.rtp_pcap import Clip, build_pcap, read_wav_8k
 from tests.support.server import ServerProcess
-from tests.support.sipp import fill_scenario, run_sipp
+from tests.support.sipp import run_sipp, speaking_caller
 
 
 def test_sigterm_hangs_up_live_call_and_saves_it(tmp_path: Path, track_parcel_wav: Path, _tools_present: None) -> None:
     server = ServerProcess(tmp_path / "serve", workers=1).start()
     try:
-        pcap = tmp_path / "c.pcap"
-        build_pcap(pcap, 8.0, [Clip(2.0, read_wav_8k(track_parcel_wav))], [])
-        scenario = fill_scenario("bye_waiter.xml", tmp_path, PCAP=pcap, BYE_TIMEOUT_MS=60000)
+        scenario = speaking_caller("bye_waiter.xml", tmp_path, track_parcel_wav, 2.0, 8.0, BYE_TIMEOUT_MS=60000)
         import threading
 
         result: dict[str, object] = {}
@@ -75,9 +72,7 @@ def test_kill9_keeps_saved_segments_and_marks_call_interrupted(tmp_path: Path, t
 
     data = tmp_path / "serve"
     server = ServerProcess(data, workers=1).start()
-    pcap = tmp_path / "c.pcap"
-    build_pcap(pcap, 8.0, [Clip(2.0, read_wav_8k(track_parcel_wav))], [])
-    scenario = fill_scenario("bye_waiter.xml", tmp_path, PCAP=pcap, BYE_TIMEOUT_MS=20000)
+    scenario = speaking_caller("bye_waiter.xml", tmp_path, track_parcel_wav, 2.0, 8.0, BYE_TIMEOUT_MS=20000)
     caller = threading.Thread(target=lambda: run_sipp(scenario, f"127.0.0.1:{server.sip_port}", tmp_path,
                                                       timeout_s=30))
     caller.start()

@@ -12,9 +12,8 @@ import pytest
 import redis
 
 from tests.conftest import synthesize
-from tests.support.rtp_pcap import Clip, build_pcap, read_wav_8k
 from tests.support.server import ServerProcess
-from tests.support.sipp import fill_scenario, run_sipp
+from tests.support.sipp import run_sipp, speaking_caller
 
 
 @pytest.mark.parametrize("rate", [16000, 8000])
@@ -25,9 +24,7 @@ def test_vosk_streams_partials_over_sip(rate: int, tmp_path: Path, _tools_presen
                            settings_yaml=f"media_rate: {rate}\nasr:\n  grammar: false\n").start()
     try:
         assert server.get("/api/health")["asr"]["engine"] == "vosk"
-        pcap = tmp_path / "c.pcap"
-        build_pcap(pcap, 8.0, [Clip(1.5, read_wav_8k(speech))], [])
-        scenario = fill_scenario("hold_caller.xml", tmp_path, PCAP=pcap, HOLD_MS=8000)
+        scenario = speaking_caller("hold_caller.xml", tmp_path, speech, 1.5, 8.0, HOLD_MS=8000)
         run = run_sipp(scenario, f"127.0.0.1:{server.sip_port}", tmp_path, timeout_s=60)
         assert run.returncode == 0, run.stdout[-2000:]
         deadline = time.monotonic() + 20

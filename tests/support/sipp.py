@@ -64,3 +64,13 @@ def run_sipp(scenario: Path, target: str, workdir: Path, calls: int = 1, rate: f
         tcpdump.terminate()
         tcpdump.wait(10)
     return SippRun(proc.returncode, proc.stdout, proc.stderr, media_port, workdir)
+
+
+def speaking_caller(scenario: str, workdir: Path, wav: Path, speech_at_s: float, pcap_s: float,
+                    **values: object) -> Path:
+    """A filled scenario whose caller plays `wav` (8 kHz) `speech_at_s` into a `pcap_s` stream."""
+    from tests.support.rtp_pcap import Clip, build_pcap, read_wav_8k
+
+    pcap = workdir / f"{wav.stem}-{speech_at_s}.pcap"
+    build_pcap(pcap, pcap_s, [Clip(speech_at_s, read_wav_8k(wav))], [])
+    return fill_scenario(scenario, workdir, PCAP=pcap, **values)
