@@ -22,6 +22,7 @@ from pathlib import Path
 import redis
 
 from tests.conftest import synthesize
+from tests.support.procs import tree_cpu_seconds
 from tests.support.rtp_pcap import Clip, build_pcap, read_wav_8k
 from tests.support.server import ServerProcess
 from tests.support.sipp import fill_scenario, run_sipp
@@ -31,28 +32,6 @@ ENGINES = {
     "whisper": ("en", "I want to track my parcel", "en-us"),
     "vosk": ("ko", "안녕하세요 택배 배송 조회를 하고 싶습니다", "ko"),
 }
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """utime + stime of `root` and all its descendants."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICK
-    total, stack = 0.0, [root]
-    while stack:
-        pid = stack.pop()
-        total += times.get(pid, 0.0)
-        stack.extend(p for p, pp in parents.items() if pp == pid)
-    return total
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 
 from hotline.center.logs import setup_logging
-from hotline.center.settings import Settings, SettingsError, load_settings
+from hotline.center.settings import SettingsError, load_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -25,14 +24,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from hotline.asr.factory import AsrConfig
-    from hotline.asr.vad import VadConfig
+    from hotline.center.settings import settings_from_json
     from hotline.center.worker import Worker
 
-    raw = json.loads(Path(args.settings_file).read_text())
-    raw["asr"], raw["vad"] = AsrConfig(**{**raw["asr"], "hints": tuple(raw["asr"]["hints"])}), VadConfig(**raw["vad"])
-    raw["flows"], raw["data"] = Path(raw["flows"]), Path(raw["data"])
-    settings = Settings(**raw)
+    settings = settings_from_json(Path(args.settings_file).read_text())
     setup_logging(settings.log_level, f"worker-{args.id}")
     asyncio.run(Worker(settings, args.id, args.port, args.rtp_port, args.redis).run())
     return 0

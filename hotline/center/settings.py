@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,19 @@ def _section(cls: type, data: Any, name: str) -> Any:
         return cls(**data)
     except TypeError as exc:
         raise SettingsError(f"'{name}': {exc}") from exc
+
+
+def settings_to_json(settings: Settings) -> str:
+    """The settings as the supervisor hands them to its workers (paths made absolute)."""
+    data = asdict(settings)
+    data["flows"], data["data"] = str(settings.flows.resolve()), str(settings.data.resolve())
+    return json.dumps(data)
+
+
+def settings_from_json(text: str) -> Settings:
+    raw = json.loads(text)
+    asr, vad = _section(AsrConfig, raw.pop("asr"), "asr"), _section(VadConfig, raw.pop("vad"), "vad")
+    return Settings(**{**raw, "flows": Path(raw["flows"]), "data": Path(raw["data"]), "asr": asr, "vad": vad})
 
 
 def load_settings(path: Path | None, **overrides: Any) -> Settings:

@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import signal
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -23,7 +21,7 @@ from hotline.center.events import EventPublisher, redis_client
 from hotline.center.postcall import PostCallTranscriber
 from hotline.center.processes import Child, ProcessError, wait_until
 from hotline.center.redis_server import EmbeddedRedis
-from hotline.center.settings import Settings
+from hotline.center.settings import Settings, settings_to_json
 from hotline.center.store import SqliteCallStore
 from hotline.center.worker import flow_path, prerender_prompts
 from hotline.ivr.flow import load_flow
@@ -33,12 +31,6 @@ from hotline.telephony.sip.endpoint import MAX_CALLS_PER_PROCESS
 from hotline.web.app import AppState, create_app
 
 log = logging.getLogger(__name__)
-
-
-def settings_to_json(settings: Settings) -> str:
-    data = asdict(settings)
-    data["flows"], data["data"] = str(settings.flows.resolve()), str(settings.data.resolve())
-    return json.dumps(data)
 
 
 class Supervisor:

@@ -7,7 +7,7 @@ import signal
 import time
 from pathlib import Path
 
-from tests.e2e.test_shutdown import descendants
+from tests.support.procs import descendants
 from tests.support.server import ServerProcess
 from tests.support.sipp import run_sipp, speaking_caller
 

@@ -7,6 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.support.procs import descendants
 from tests.support.server import ServerProcess
 from tests.support.sipp import run_sipp, speaking_caller
 
@@ -46,23 +47,6 @@ def test_sigterm_hangs_up_live_call_and_saves_it(tmp_path: Path, track_parcel_wa
     assert any("track" in s["text"].lower() for s in record["transcript"])
     # the embedded redis and kamailio are gone too
     assert subprocess.run(["pgrep", "-f", str(tmp_path / "serve")], capture_output=True).stdout == b""
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, stack = [], [pid]
-    while stack:
-        p = stack.pop()
-        out.append(p)
-        stack.extend(children.get(p, []))
-    return out
 
 
 def test_kill9_keeps_saved_segments_and_marks_call_interrupted(tmp_path: Path, track_parcel_wav: Path,

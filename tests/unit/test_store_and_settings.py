@@ -88,3 +88,14 @@ def test_media_rate_is_8_or_16_khz(tmp_path: Path) -> None:
     assert load_settings(None, media_rate=8000).media_rate == 8000
     with pytest.raises(SettingsError, match="media_rate"):
         load_settings(None, media_rate=44100)
+
+
+def test_settings_reach_workers_unchanged(tmp_path: Path) -> None:
+    from hotline.center.settings import settings_from_json, settings_to_json
+
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("media_rate: 8000\nasr:\n  engine: vosk\n  hints: [parcel]\nvad:\n  hangover_ms: 300\n")
+    s = load_settings(cfg, sip="0.0.0.0:5070", media_address="192.0.2.1", flows=Path("flows"))
+    back = settings_from_json(settings_to_json(s))
+    assert back.asr == s.asr and back.vad == s.vad and back.asr.hints == ("parcel",)
+    assert back.flows == Path("flows").resolve() and back.media_rate == 8000 and back.rtp_address == "192.0.2.1"
