@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from hotline.center.logs import setup_logging
-from hotline.center.settings import SettingsError, load_settings
+from hotline.center.settings import Settings, SettingsError, load_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -44,21 +44,31 @@ def _models_prepare(args: argparse.Namespace) -> int:
 
 
 def _flows_check(args: argparse.Namespace) -> int:
-    from hotline.ivr.flow import FlowError, load_flow
+    from hotline.center import flow_cli
 
-    files = sorted(Path(args.dir).glob("*.yaml")) if Path(args.dir).is_dir() else [Path(args.dir)]
-    errors = 0
-    for file in files:
-        try:
-            flow = load_flow(file)
-            print(f"{file}: ok ({len(flow.nodes)} nodes)")
-        except FlowError as exc:
-            errors += 1
-            print(str(exc), file=sys.stderr)
-    if not files:
-        print(f"{args.dir}: no flow files", file=sys.stderr)
-        return 1
-    return 1 if errors else 0
+    return flow_cli.check(args.dir)
+
+
+def _flow_settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config, log_level="WARNING")
+
+
+def _flows_simulate(args: argparse.Namespace) -> int:
+    from hotline.center import flow_cli
+
+    return flow_cli.simulate(args.flow, args.flows, _flow_settings(args), args.now)
+
+
+def _flows_test(args: argparse.Namespace) -> int:
+    from hotline.center import flow_cli
+
+    return flow_cli.test(Path(args.dir), _flow_settings(args), args.speech, args.only)
+
+
+def _flows_graph(args: argparse.Namespace) -> int:
+    from hotline.center import flow_cli
+
+    return flow_cli.graph(args.flow, args.flows, args.output)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,18 +106,36 @@ def build_parser() -> argparse.ArgumentParser:
     flows = sub.add_parser("flows", help="IVR flow tools")
     fsub = flows.add_subparsers(dest="flows_command", required=True)
     check = fsub.add_parser("check", help="validate flow files (exit 1 on any error)")
-    check.add_argument("dir", nargs="?", default="flows")
+    check.add_argument("dir", nargs="?", default="flows", help="flow directory or one flow file")
     check.set_defaults(func=_flows_check)
+    sim = fsub.add_parser("simulate", help="talk to a flow in the terminal (digits, words, silence)")
+    sim.add_argument("flow", nargs="?", default="flows/main.yaml", help="flow file or flow name")
+    sim.add_argument("--flows", type=Path, default=Path("flows"), help="flow directory (for a flow name)")
+    sim.add_argument("--now", help="pretend it is this time (ISO with offset), for business hours")
+    sim.add_argument("--config", type=Path, help="settings YAML (data sources)")
+    sim.set_defaults(func=_flows_simulate)
+    ftest = fsub.add_parser("test", help="run the flow tests in DIR/tests/*.yaml (exit 1 on any failure)")
+    ftest.add_argument("dir", nargs="?", default="flows")
+    ftest.add_argument("--speech", action="store_true",
+                       help="synthesise spoken turns with espeak-ng and recognise them with the real ASR")
+    ftest.add_argument("--only", help="run only tests whose name contains this text")
+    ftest.add_argument("--config", type=Path, help="settings YAML (data sources, ASR)")
+    ftest.set_defaults(func=_flows_test)
+    graph = fsub.add_parser("graph", help="draw a flow as SVG")
+    graph.add_argument("flow", nargs="?", default="flows/main.yaml", help="flow file or flow name")
+    graph.add_argument("--flows", type=Path, default=Path("flows"))
+    graph.add_argument("-o", "--output", type=Path, help="write the SVG here (default: standard output)")
+    graph.set_defaults(func=_flows_graph)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hotline.ivr.flow import FlowError
+    from hotline.ivr.model import FlowError, FlowErrors
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (SettingsError, FlowError) as exc:
+    except (SettingsError, FlowError, FlowErrors) as exc:
         print(f"hotline: {exc}", file=sys.stderr)
         return 2
 

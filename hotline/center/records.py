@@ -32,6 +32,7 @@ class CallRecord:
     channel: str = "sip"
     worker: str = ""
     flow: str = ""
+    flow_version: int = 0  # the active flow set the call started on
     started_at: float = field(default_factory=time.time)
     ended_at: float | None = None
     status: str = "live"  # live | completed | interrupted
@@ -45,6 +46,9 @@ class CallRecord:
     frames_dropped: int = 0
     # audio files per party, relative to the data directory
     recordings: dict[str, str] = field(default_factory=dict)
+    outcome: str = ""  # how the IVR ended: flow_end, transferred, no_input, caller_hangup...
+    tickets: list[str] = field(default_factory=list)  # references of tickets this call created
+    transfers: list[dict[str, Any]] = field(default_factory=list)
     # the post-call re-transcription: status, engine, model, progress (0-1), segments
     post_transcript: dict[str, Any] | None = None
 

@@ -8,8 +8,11 @@ import contextlib
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from hotline.asr.events import RecognitionUnavailable, SpeechStarted, Transcript
 from hotline.asr.pipeline import SpeechPipeline
@@ -18,23 +21,36 @@ from hotline.asr.vad import VadConfig
 from hotline.center.events import EventPublisher
 from hotline.center.records import CallRecord, DtmfRecord, Segment
 from hotline.center.store import CallStore
-from hotline.ivr.engine import (
+from hotline.center.voicemail import VoicemailRecorder, beep
+from hotline.ivr.actions import (
+    CallerHungUp,
     CallerSpeaking,
+    CreateTicket,
     DigitPressed,
     Hangup,
     IvrAction,
-    IvrEngine,
     Listen,
+    Lookup,
+    LookupDone,
     Play,
     PromptDone,
+    RecordingDone,
     SpeechHeard,
     SpeechUnavailable,
+    StartRecording,
     StartTimer,
     StopPlayback,
+    StopRecording,
+    TicketDone,
     TimerFired,
+    Transfer,
+    TransferDone,
 )
-from hotline.ivr.flow import Flow
+from hotline.ivr.engine import IvrEngine
+from hotline.ivr.lookups import DataSource, LookupFailed
+from hotline.ivr.model import FlowSet
 from hotline.ivr.prompts import PromptCache, PromptError
+from hotline.ivr.simulator import TicketSink
 from hotline.telephony.frames import DtmfEvent
 from hotline.telephony.recorder import WavRecorder
 from hotline.telephony.sip.call import SipCallLeg
@@ -46,7 +62,8 @@ _DISCONNECTED = object()
 
 @dataclass
 class SessionDeps:
-    flow: Flow
+    flows: Callable[[], FlowSet]  # the active flow set; a call keeps the one it started with
+    flow: str
     recognizer: Recognizer
     prompts: PromptCache
     store: CallStore
@@ -56,22 +73,29 @@ class SessionDeps:
     data_dir: Path
     use_grammar: bool = True
     rate: int = 16000  # the media path's sample rate
+    sources: Mapping[str, DataSource] = field(default_factory=dict)
+    tickets: TicketSink | None = None
+    now: Callable[[], datetime] | None = None
 
 
 class CallSession:
     def __init__(self, leg: SipCallLeg, deps: SessionDeps) -> None:
         self.leg = leg
         self.deps = deps
+        flowset = deps.flows()
         self.record = CallRecord(
             id=uuid.uuid4().hex,
             sip_call_id=leg.info.call_id,
             from_uri=leg.info.from_uri,
             to_uri=leg.info.to_uri,
             worker=deps.worker_id,
-            flow=deps.flow.name,
+            flow=deps.flow,
+            flow_version=flowset.version,
             asr_engine=deps.recognizer.name,
         )
-        self.engine = IvrEngine(deps.flow)
+        caller = leg.info.from_uri
+        self.engine = IvrEngine(flowset, deps.flow, {"caller": caller, "call_id": self.record.id}, now=deps.now)
+        self._voicemail: VoicemailRecorder | None = None
         self._inbox: asyncio.Queue[object] = asyncio.Queue()
         self._timers: list[asyncio.TimerHandle] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -88,7 +112,8 @@ class CallSession:
         log.info("call started", extra={"call": rec.id, "worker": deps.worker_id})
         deps.publisher.set_live(rec.id, deps.worker_id, True)
         deps.publisher.publish("call.started", rec.id, worker=deps.worker_id, flow=rec.flow)
-        pipeline = self._pipeline = SpeechPipeline("caller", leg.frames, deps.recognizer, deps.vad, recorder.write,
+        self._recorder = recorder
+        pipeline = self._pipeline = SpeechPipeline("caller", leg.frames, deps.recognizer, deps.vad, self._on_audio,
                                                    deps.rate)
         pipeline.start()
         leg.on_prompt_done = lambda pid, interrupted: self._inbox.put_nowait(PromptDone(pid, interrupted))
@@ -112,6 +137,7 @@ class CallSession:
             leg.hangup_call()
             for timer in self._timers:
                 timer.cancel()
+            await self._after_hangup()
             await pipeline.aclose()  # recognition still queued finishes: finals are never dropped
             speech_pump = self._tasks[0]
             with contextlib.suppress(TimeoutError):
@@ -125,6 +151,7 @@ class CallSession:
             rec.end_reason = leg.disconnect_reason or "hangup"
             rec.ivr_path = list(self.engine.path)
             rec.variables = dict(self.engine.variables)
+            rec.outcome = self.engine.end_reason or "caller_hangup"
             rec.frames_received = leg.frames.received
             rec.frames_dropped = leg.frames.dropped
             deps.store.save(rec)
@@ -136,12 +163,20 @@ class CallSession:
                                           "frames_dropped": rec.frames_dropped})
         return rec
 
+    def _on_audio(self, pcm: bytes) -> None:
+        self._recorder.write(pcm)
+        if self._voicemail is not None:
+            self._voicemail.write(pcm)
+
     async def _apply(self, actions: list[IvrAction]) -> None:
         loop = asyncio.get_running_loop()
         for action in actions:
             if isinstance(action, Play):
                 try:
-                    pcm = await self.deps.prompts.get(action.text, self.deps.flow.voice)
+                    if action.file:
+                        pcm = await self.deps.prompts.get_file(action.file)
+                    else:
+                        pcm = await self.deps.prompts.get(action.text, action.voice)
                 except PromptError:
                     log.exception("prompt unavailable", extra={"call": self.record.id})
                     self._inbox.put_nowait(PromptDone(action.prompt_id, False))
@@ -157,10 +192,95 @@ class CallSession:
                 if phrases != self._listening and self._pipeline is not None:
                     self._listening = phrases
                     self._pipeline.set_phrases(phrases)
+            elif isinstance(action, Lookup):
+                self._spawn(self._lookup(action))
+            elif isinstance(action, CreateTicket):
+                self._inbox.put_nowait(await self._create_ticket(action))
+            elif isinstance(action, StartRecording):
+                self._start_voicemail(action)
+            elif isinstance(action, StopRecording):
+                self._inbox.put_nowait(self._stop_voicemail(action.token))
+            elif isinstance(action, Transfer):
+                self._inbox.put_nowait(self._transfer(action))
             elif isinstance(action, Hangup):
                 self._hangup_when_idle = True
                 self.record.end_reason = action.reason
         self.record.ivr_path = list(self.engine.path)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.append(task)
+
+    async def _lookup(self, action: Lookup) -> None:
+        source = self.deps.sources.get(action.source)
+        started = time.monotonic()
+        if source is None:
+            result = LookupDone(action.token, None, "not_configured")
+        else:
+            try:
+                result = LookupDone(action.token, await source.lookup(action.operation, action.params))
+            except LookupFailed as exc:
+                result = LookupDone(action.token, None, exc.reason)
+        log.info("lookup", extra={"call": self.record.id, "source": action.source, "operation": action.operation,
+                                  "ok": result.data is not None, "error": result.error,
+                                  "ms": round((time.monotonic() - started) * 1000, 1)})
+        self._inbox.put_nowait(result)
+
+    async def _create_ticket(self, action: CreateTicket) -> TicketDone:
+        tickets = self.deps.tickets
+        if tickets is None:
+            return TicketDone(action.token, "", "not_configured")
+        fields = {**action.fields, "call_id": self.record.id, "caller": self.record.from_uri}
+        try:
+            ref = await asyncio.get_running_loop().run_in_executor(None, tickets.create_ticket, fields)
+        except Exception as exc:  # noqa: BLE001 (the flow's error path tells the caller; the log keeps why)
+            log.exception("ticket not created", extra={"call": self.record.id, "type": fields.get("type")})
+            return TicketDone(action.token, "", type(exc).__name__)
+        self.record.tickets.append(ref)
+        self.deps.store.save(self.record)
+        self.deps.publisher.publish("ticket.created", self.record.id, ref=ref, type=fields.get("type", ""))
+        return TicketDone(action.token, ref)
+
+    def _start_voicemail(self, action: StartRecording) -> None:
+        rec = self.record
+        rel = f"voicemail/{time.strftime('%Y-%m-%d')}/{rec.id}-{action.token}.wav"
+        self._voicemail = VoicemailRecorder(self.deps.data_dir / rel, rel, self.deps.rate, action.token)
+        self.leg.play(f"beep-{action.token}", beep(self.deps.rate))
+        loop = asyncio.get_running_loop()
+        self._timers.append(loop.call_later(action.max_ms / 1000.0 + 0.3, self._voicemail_timeout, action.token))
+
+    def _voicemail_timeout(self, token: int) -> None:
+        if self._voicemail is not None and self._voicemail.token == token:
+            self._inbox.put_nowait(self._stop_voicemail(token))
+
+    def _stop_voicemail(self, token: int) -> RecordingDone:
+        voicemail, self._voicemail = self._voicemail, None
+        if voicemail is None or voicemail.token != token:
+            return RecordingDone(-1)
+        voicemail.close()
+        self.record.recordings[f"voicemail-{token}"] = voicemail.rel
+        return RecordingDone(token, voicemail.rel, voicemail.duration_ms)
+
+    def _transfer(self, action: Transfer) -> TransferDone:
+        # Agents and ACD queues arrive with the agent desk; until then nobody can take the call and
+        # the flow's `on_unavailable` path runs (voicemail in the demo).
+        target = action.queue or action.uri
+        self.record.transfers.append({"queue": action.queue, "uri": action.uri, "skill": action.skill,
+                                      "priority": action.priority, "at": time.time(), "result": "no_agents"})
+        self.deps.publisher.publish("call.transfer", self.record.id, queue=action.queue, skill=action.skill,
+                                    priority=action.priority, result="no_agents")
+        log.info("transfer not possible", extra={"call": self.record.id, "target": target, "reason": "no_agents"})
+        return TransferDone(action.token, False, "no_agents")
+
+    async def _after_hangup(self) -> None:
+        """A message being recorded when the caller hung up is kept, and its ticket created."""
+        actions = self.engine.handle(CallerHungUp())
+        for action in actions:
+            if isinstance(action, StopRecording):
+                done = self._stop_voicemail(action.token)
+                for follow in self.engine.finish_voicemail(done):
+                    if isinstance(follow, CreateTicket):
+                        await self._create_ticket(follow)
 
     async def _pump_speech(self, pipeline: SpeechPipeline) -> None:
         rec = self.record

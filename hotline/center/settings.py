@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,12 @@ class Settings:
     vad: VadConfig = field(default_factory=VadConfig)
     log_level: str = "INFO"
     post_call_transcription: bool = True  # re-transcribe recordings with Whisper after each call
+    # where IVR `lookup` nodes get their data (see hotline.ivr.lookups.build_sources); relative
+    # files resolve against the directory the server starts in
+    data_sources: dict[str, Any] = field(default_factory=lambda: {"parcels": {"type": "parcels",
+                                                                              "file": "config/parcels.yaml"}})
+    # a fixed wall clock for the IVR (ISO time with offset), to try business-hours paths; None: real time
+    clock: str | None = None
 
     @property
     def sip_hostport(self) -> tuple[str, int]:
@@ -63,6 +70,19 @@ class Settings:
     def __post_init__(self) -> None:
         if self.media_rate not in (8000, 16000):
             raise SettingsError(f"media_rate must be 8000 or 16000, not {self.media_rate}")
+        if self.clock is not None:
+            try:
+                when = datetime.fromisoformat(str(self.clock).replace("Z", "+00:00"))
+            except ValueError as exc:
+                raise SettingsError(f"clock: not an ISO time: {self.clock!r}") from exc
+            if when.tzinfo is None:
+                raise SettingsError(f"clock: give a time zone offset, e.g. {self.clock}+00:00")
+
+    def now(self) -> datetime:
+        """The IVR's wall clock: real time, or the fixed `clock`."""
+        if self.clock is None:
+            return datetime.now(UTC)
+        return datetime.fromisoformat(str(self.clock).replace("Z", "+00:00"))
 
     @property
     def rtp_address(self) -> str:
@@ -108,7 +128,18 @@ def settings_to_json(settings: Settings) -> str:
     """The settings as the supervisor hands them to its workers (paths made absolute)."""
     data = asdict(settings)
     data["flows"], data["data"] = str(settings.flows.resolve()), str(settings.data.resolve())
+    data["data_sources"] = resolved_sources(settings.data_sources)
     return json.dumps(data)
+
+
+def resolved_sources(config: dict[str, Any]) -> dict[str, Any]:
+    """Data source settings with relative `file` paths made absolute (against the current directory)."""
+    out = {}
+    for name, spec in config.items():
+        if isinstance(spec, dict) and isinstance(spec.get("file"), str):
+            spec = {**spec, "file": str(Path(spec["file"]).resolve())}
+        out[name] = spec
+    return out
 
 
 def settings_from_json(text: str) -> Settings:

@@ -23,9 +23,10 @@ from hotline.center.processes import Child, ProcessError, wait_until
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.settings import Settings, settings_to_json
 from hotline.center.store import SqliteCallStore
-from hotline.center.worker import flow_path, prerender_prompts
-from hotline.ivr.flow import load_flow
+from hotline.center.tickets import SqliteTicketStore
+from hotline.center.worker import flows_state_dir, prerender_prompts
 from hotline.ivr.prompts import PromptCache
+from hotline.ivr.registry import FlowRegistry
 from hotline.telephony.sip.edge import KamailioEdge, sip_options_ping
 from hotline.telephony.sip.endpoint import MAX_CALLS_PER_PROCESS
 from hotline.web.app import AppState, create_app
@@ -38,6 +39,7 @@ class Supervisor:
         self.settings = settings
         self.run_dir = settings.data / "run"
         self.workers: list[Child] = []
+        self.registry: FlowRegistry
         self._stop = asyncio.Event()
 
     def _worker_child(self, index: int, redis_url: str, settings_file: Path) -> Child:
@@ -52,8 +54,17 @@ class Supervisor:
         s.rtp_address  # noqa: B018 (raises SettingsError for a wildcard SIP host without media_address)
         s.data.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        flow = load_flow(flow_path(s))  # a broken flow stops start-up with file:line
-        await prerender_prompts(flow, PromptCache(s.data / "prompts", flow.voice, rate=s.media_rate))
+        registry = self.registry = FlowRegistry(s.flows, flows_state_dir(s))
+        registry.scan()
+        if s.flow not in registry.active:  # nothing to serve: a broken flow stops start-up with file:line
+            problems = [e for errs in registry.errors.values() for e in errs]
+            for problem in problems:
+                print(f"hotline: {problem}", file=sys.stderr)
+            print(f"hotline: flow {s.flow!r} not found or invalid in {s.flows}", file=sys.stderr)
+            return 2
+        flowset = registry.flowset()
+        vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
+        await prerender_prompts(flowset, PromptCache(s.data / "prompts", rate=s.media_rate))
         engine = resolve_engine(s.asr)
         store = SqliteCallStore(s.data / "calls.db")
         # nothing of ours runs on this data directory yet: calls still `live` died with a previous run
@@ -93,7 +104,7 @@ class Supervisor:
             await edge.start()
             app = create_app(AppState(store, client, s.sip, edge.listening, engine,
                                       "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language,
-                                      s.data))
+                                      s.data, registry, SqliteTicketStore(s.data / "tickets.db")))
             http_host, http_port = s.http_hostport
             server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
                                                    access_log=False, lifespan="off"))
@@ -102,7 +113,7 @@ class Supervisor:
                 publisher = EventPublisher(client)
                 postcall = PostCallTranscriber(
                     store, s.data, lambda: WhisperRecognizer(s.asr.language, s.asr.whisper_model, 1,
-                                                             (*s.asr.hints, *flow.vocabulary())), s.vad,
+                                                             (*s.asr.hints, *vocabulary)), s.vad,
                     on_progress=lambda call_id, post: publisher.publish(
                         "transcript.post", call_id, status=post["status"], progress=post["progress"]))
                 postcall_task = asyncio.create_task(postcall.run(), name="postcall")
@@ -136,6 +147,13 @@ class Supervisor:
 
     async def _watch(self, server_task: asyncio.Task[None], redis_server: EmbeddedRedis | None) -> None:
         while not self._stop.is_set():
+            try:
+                changes = self.registry.scan()  # hot reload: validated, versioned, atomic
+            except OSError:
+                log.exception("flow directory scan failed")
+                changes = []
+            if changes:
+                log.info("flows changed", extra={"changes": changes})
             if server_task.done():
                 raise ProcessError("HTTP server stopped (is the HTTP port free?)")
             if redis_server is not None and not redis_server.child.running:

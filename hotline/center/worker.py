@@ -11,31 +11,59 @@ from pathlib import Path
 
 from hotline.asr.factory import build_recognizer
 from hotline.center.events import EventPublisher, redis_client
+from hotline.center.flow_services import StoreTicketSink, ivr_sources
 from hotline.center.session import CallSession, SessionDeps
 from hotline.center.settings import Settings
 from hotline.center.store import SqliteCallStore
-from hotline.ivr.flow import Flow, load_flow, render
-from hotline.ivr.prompts import PromptCache
+from hotline.center.tickets import SqliteTicketStore
+from hotline.ivr.lookups import close_sources
+from hotline.ivr.model import FlowSet, Prompt, render
+from hotline.ivr.prompts import PromptCache, PromptError
+from hotline.ivr.registry import ActiveFlows
 from hotline.telephony.sip.call import SipCallLeg
 from hotline.telephony.sip.endpoint import MAX_CALLS_PER_PROCESS, SipEndpoint
 
 log = logging.getLogger(__name__)
 
 
-def flow_path(settings: Settings) -> Path:
-    return settings.flows / f"{settings.flow}.yaml"
+def flows_state_dir(settings: Settings) -> Path:
+    """Where the supervisor keeps the active flow versions and their history."""
+    return settings.data / "flows"
 
 
-async def prerender_prompts(flow: Flow, prompts: PromptCache) -> int:
+def _static_texts(prompt: Prompt, prefix: Prompt | None = None) -> list[tuple[str, str]]:
+    out = []
+    for lang, variant in prompt.variants.items():
+        if variant.file:
+            continue
+        text = variant.text
+        if prefix is not None and lang in prefix.variants:
+            text = f"{prefix.variants[lang].text} {text}".strip()
+        if text.strip() and render(text, {}) == text:
+            out.append((lang, text))
+    return out
+
+
+async def prerender_prompts(flows: FlowSet, prompts: PromptCache) -> int:
     """Render every prompt that has no variables, so the first caller does not wait for TTS."""
-    texts = {flow.goodbye}
-    for node in flow.nodes.values():
-        for text in (node.prompt, f"{node.no_match_prompt} {node.prompt}", f"{node.no_input_prompt} {node.prompt}",
-                     f"{flow.speech_unavailable} {node.prompt}" if node.type in ("menu", "gather") else ""):
-            if text.strip() and render(text, {}) == text:
-                texts.add(text)
-    for text in texts:
-        await prompts.get(text, flow.voice)
+    texts: set[tuple[str, str]] = set()
+    for flow in flows.flows.values():
+        for message in flow.messages.values():
+            texts.update((flow.voice(lang), text) for lang, text in _static_texts(message))
+        for node in flow.nodes.values():
+            found = _static_texts(node.prompt)
+            if node.type in ("menu", "gather", "ask"):
+                for name in ("no_input", "no_match", "speech_unavailable"):
+                    apology = getattr(node, name, None)
+                    if apology is None or apology.empty:
+                        apology = flow.message(name)
+                    found += _static_texts(node.prompt, apology)
+            texts.update((flow.voice(node.language or lang), text) for lang, text in found)
+    for voice, text in texts:
+        try:
+            await prompts.get(text, voice)
+        except PromptError:
+            log.exception("prompt could not be rendered", extra={"voice": voice})
     return len(texts)
 
 
@@ -50,16 +78,21 @@ class Worker:
 
     async def run(self) -> None:
         settings = self.settings
-        flow = load_flow(flow_path(settings))
-        recognizer = build_recognizer(settings.asr, flow.vocabulary())
-        prompts = PromptCache(settings.data / "prompts", flow.voice, rate=settings.media_rate)
-        count = await prerender_prompts(flow, prompts)
+        active = ActiveFlows(flows_state_dir(settings), settings.flows)
+        flowset = active.current()
+        vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
+        recognizer = build_recognizer(settings.asr, vocabulary)
+        prompts = PromptCache(settings.data / "prompts", rate=settings.media_rate)
+        count = await prerender_prompts(flowset, prompts)
         store = SqliteCallStore(settings.data / "calls.db")
+        tickets = SqliteTicketStore(settings.data / "tickets.db")
+        sources = ivr_sources(settings)
         interrupted = store.mark_interrupted(self.id)  # left live by a previous run of this worker
         client = redis_client(self.redis_url)
         publisher = EventPublisher(client)
-        deps = SessionDeps(flow, recognizer, prompts, store, publisher, self.id, settings.vad, settings.data,
-                           settings.asr.grammar, settings.media_rate)
+        deps = SessionDeps(active.current, settings.flow, recognizer, prompts, store, publisher, self.id,
+                           settings.vad, settings.data, settings.asr.grammar, settings.media_rate, sources,
+                           StoreTicketSink(tickets), settings.now)
         endpoint = SipEndpoint(settings.internal_host, self.sip_port, self.rtp_port, lambda leg: self._on_call(leg, deps),
                                media_address=settings.rtp_address, rtp_bind=settings.sip_hostport[0],
                                rate=settings.media_rate)
@@ -69,7 +102,8 @@ class Worker:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
-        beat = asyncio.create_task(self._heartbeat(publisher, endpoint, recognizer.name, recognizer.model))
+        beat = asyncio.create_task(self._heartbeat(publisher, endpoint, recognizer.name, recognizer.model, active,
+                                                   prompts))
         try:
             await self._stop.wait()
         finally:
@@ -85,7 +119,9 @@ class Worker:
             with contextlib.suppress(Exception):
                 await client.hdel("hotline:workers", self.id)
             await client.aclose()
+            await close_sources(sources)
             store.close()
+            tickets.close()
 
     def _on_call(self, leg: SipCallLeg, deps: SessionDeps) -> None:
         session = CallSession(leg, deps)
@@ -99,11 +135,18 @@ class Worker:
 
         task.add_done_callback(done)
 
-    async def _heartbeat(self, publisher: EventPublisher, endpoint: SipEndpoint, engine: str, model: str) -> None:
+    async def _heartbeat(self, publisher: EventPublisher, endpoint: SipEndpoint, engine: str, model: str,
+                         active: ActiveFlows, prompts: PromptCache) -> None:
+        version = active.current().version
         while True:
+            current = active.current()
+            if current.version != version:  # a reload: new calls start on it; render its prompts now
+                version = current.version
+                log.info("flows reloaded", extra={"worker": self.id, "flow_set": version})
+                await prerender_prompts(current, prompts)
             publisher.heartbeat(self.id, {
                 "sip": f"{self.settings.internal_host}:{self.sip_port}", "listening": endpoint.listening,
                 "calls": len(endpoint.calls), "max_calls": MAX_CALLS_PER_PROCESS,
-                "asr_engine": engine, "asr_model": model, "pid": os.getpid(),
+                "asr_engine": engine, "asr_model": model, "pid": os.getpid(), "flow_set": version,
             })
             await asyncio.sleep(2.0)

@@ -1,4 +1,4 @@
-"""Prompt audio: text spoken by espeak-ng, converted to 16 kHz mono s16 and cached as WAV files."""
+"""Prompt audio: text spoken by espeak-ng, or recorded files, converted to the bridge rate and cached as WAV."""
 
 from __future__ import annotations
 
@@ -49,6 +49,37 @@ class PromptCache:
                     await self._render(text, voice or self.voice, path)
                 self._memory[path.name] = read_wav_pcm(path, self.rate)
         return self._memory[path.name]
+
+    async def get_file(self, source: str) -> bytes:
+        """A recorded prompt (any WAV sox reads), converted once to the bridge rate and cached."""
+        src = Path(source)
+        try:
+            stamp = f"{src.stat().st_mtime_ns}"
+        except OSError as exc:
+            raise PromptError(f"recorded prompt missing: {source}") from exc
+        path = self.path_for(f"file:{src.resolve()}:{stamp}", "recording")
+        cached = self._memory.get(path.name)
+        if cached is not None:
+            return cached
+        lock = self._locks.setdefault(path.name, asyncio.Lock())
+        async with lock:
+            if path.name not in self._memory:
+                if not path.is_file():
+                    await self._convert(src, path)
+                self._memory[path.name] = read_wav_pcm(path, self.rate)
+        return self._memory[path.name]
+
+    async def _convert(self, src: Path, path: Path) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.wav")
+        proc = await asyncio.create_subprocess_exec(
+            "sox", str(src), "-r", str(self.rate), "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        _, err = await proc.communicate()
+        if proc.returncode != 0 or not tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            raise PromptError(f"cannot convert recorded prompt ({proc.returncode}): {err.decode(errors='replace')}")
+        tmp.replace(path)
 
     async def _render(self, text: str, voice: str, path: Path) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,10 @@ from pydantic import BaseModel
 from hotline import __version__
 from hotline.center.events import WORKERS_KEY
 from hotline.center.store import CallStore
+from hotline.center.tickets import TicketStore
+from hotline.ivr.registry import FlowRegistry
+from hotline.web.flows_api import flows_router
+from hotline.web.tickets_api import tickets_router
 
 
 @dataclass
@@ -27,6 +31,8 @@ class AppState:
     asr_engine: str
     asr_model: str
     data_dir: Path
+    flows: FlowRegistry | None = None
+    tickets: TicketStore | None = None
 
 
 class Health(BaseModel):
@@ -39,7 +45,7 @@ class Health(BaseModel):
 
 def create_app(state: AppState) -> FastAPI:
     app = FastAPI(title="hotline", version=__version__,
-                  description="Offline-first contact-center server: call records and health.")
+                  description="Offline-first contact-center server: calls, flows, tickets and health.")
 
     @app.get("/api/health", response_model=Health)
     async def health() -> Health:
@@ -92,4 +98,8 @@ def create_app(state: AppState) -> FastAPI:
             raise HTTPException(status_code=404, detail="recording file missing")
         return FileResponse(path, media_type="audio/wav", filename=f"{call_id}.{party}.wav")
 
+    if state.flows is not None:
+        app.include_router(flows_router(state.flows))
+    if state.tickets is not None:
+        app.include_router(tickets_router(state.tickets))
     return app

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 class ServerProcess:
     data: Path
     workers: int = 2
-    flows: Path = REPO / "flows"
+    flows: Path = REPO / "tests" / "e2e" / "flows"  # the telephony test flow; the demo is REPO / "flows"
     extra_args: list[str] = field(default_factory=list)
     settings_yaml: str = ""  # appended to the generated settings file
     proc: subprocess.Popen[bytes] | None = None

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hotline.ivr.engine import (
+from hotline.ivr.actions import (
     DigitPressed,
     Hangup,
-    IvrEngine,
     Play,
     PromptDone,
     SpeechHeard,
@@ -13,9 +12,11 @@ from hotline.ivr.engine import (
     StopPlayback,
     TimerFired,
 )
-from hotline.ivr.flow import load_flow
+from hotline.ivr.engine import IvrEngine
+from hotline.ivr.loader import load_flow
 
-FLOW = Path(__file__).resolve().parents[2] / "flows" / "main.yaml"
+# the small skeleton flow of the telephony tests: greeting, a menu, a gather, hang-ups
+FLOW = Path(__file__).resolve().parents[2] / "tests" / "e2e" / "flows" / "main.yaml"
 
 
 def play_of(actions: list[object]) -> Play:
@@ -73,7 +74,7 @@ def test_no_input_retries_then_says_goodbye() -> None:
     timer = [a for a in engine.handle(PromptDone(menu.prompt_id)) if isinstance(a, StartTimer)][0]
     goodbye = play_of(engine.handle(TimerFired(timer.token)))
     assert goodbye.text == "Thank you for calling. Goodbye."
-    assert engine.handle(PromptDone(goodbye.prompt_id)) == [Hangup("flow_end")]
+    assert engine.handle(PromptDone(goodbye.prompt_id)) == [Hangup("no_input")]
 
 
 def test_stale_timer_and_prompt_events_are_ignored() -> None:
@@ -107,7 +108,7 @@ def test_gather_inter_digit_timeout_completes() -> None:
 
 
 def test_caller_speech_interrupts_menu_prompt_and_arms_no_input() -> None:
-    from hotline.ivr.engine import CallerSpeaking
+    from hotline.ivr.actions import CallerSpeaking
 
     engine = IvrEngine(load_flow(FLOW))
     greeting = play_of(engine.start())
@@ -124,34 +125,34 @@ def test_caller_speech_interrupts_menu_prompt_and_arms_no_input() -> None:
 
 
 def test_menus_switch_grammar_mode_on_and_off() -> None:
-    from hotline.ivr.engine import Listen
+    from hotline.ivr.actions import Listen
 
     engine = IvrEngine(load_flow(FLOW))
-    assert Listen(None) in engine.start()  # the greeting listens openly
+    assert Listen(None, "en") in engine.start()  # the greeting listens openly
     menu_actions = engine.handle(PromptDone("p1"))
     listen = [a for a in menu_actions if isinstance(a, Listen)][0]
     assert listen.phrases is not None and {"tracking", "agent", "hours"} <= set(listen.phrases)
-    assert Listen(None) in engine.handle(DigitPressed("1"))  # the gather node: grammar off
+    assert Listen(None, "en") in engine.handle(DigitPressed("1"))  # the gather node: grammar off
 
 
 def test_menu_with_grammar_off_listens_openly(tmp_path: Path) -> None:
-    from hotline.ivr.engine import Listen
+    from hotline.ivr.actions import Listen
 
     flow = tmp_path / "f.yaml"
     flow.write_text("start: m\nnodes:\n  m:\n    type: menu\n    grammar: false\n    prompt: p\n"
                     "    options:\n      - {key: '1', say: [yes], next: m}\n")
-    assert Listen(None) in IvrEngine(load_flow(flow)).start()
+    assert Listen(None, "en") in IvrEngine(load_flow(flow)).start()
 
 
 def test_overloaded_recognition_falls_back_to_keypad_and_tells_the_caller() -> None:
-    from hotline.ivr.engine import Listen, SpeechUnavailable
+    from hotline.ivr.actions import Listen, SpeechUnavailable
 
     engine = IvrEngine(load_flow(FLOW))
     start_menu(engine)
     actions = engine.handle(SpeechUnavailable())
     notice = play_of(actions)
     assert notice.text.startswith("Sorry, I cannot understand speech right now. Please use your telephone keypad.")
-    assert "press 1" in notice.text and Listen(None) in actions
+    assert "press 1" in notice.text and Listen(None, "en") in actions
     assert engine.keypad_only and engine.variables["speech"] == "unavailable"
     assert engine.handle(SpeechUnavailable()) == []  # told once
     assert engine.handle(SpeechHeard("agent")) == []  # speech no longer drives the menu

@@ -1,0 +1,157 @@
+"""What goes in and out of the IVR engine: caller and service events in, actions out.
+
+The engine never does I/O. The call session (or the simulator, or the flow test runner) performs
+each action and feeds back the matching event. Every asynchronous action carries a `token`; a
+result whose token is stale (the call moved on) is ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# --- events in -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromptDone:
+    prompt_id: str
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class DigitPressed:
+    digit: str
+
+
+@dataclass(frozen=True)
+class SpeechHeard:
+    text: str
+
+
+@dataclass(frozen=True)
+class SpeechUnavailable:
+    """Live recognition refused the caller's speech (overload): the IVR falls back to the keypad."""
+
+
+@dataclass(frozen=True)
+class CallerSpeaking:
+    """The VAD opened a segment: the caller has started to speak (for barge-in)."""
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    token: int
+
+
+@dataclass(frozen=True)
+class LookupDone:
+    token: int
+    data: Mapping[str, Any] | None = None
+    error: str = ""  # reason when the lookup failed
+
+
+@dataclass(frozen=True)
+class TicketDone:
+    token: int
+    ref: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class RecordingDone:
+    token: int
+    path: str = ""
+    duration_ms: int = 0
+
+
+@dataclass(frozen=True)
+class TransferDone:
+    token: int
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CallerHungUp:
+    """The caller went away: a voicemail in progress is still kept and ticketed."""
+
+
+IvrEvent = (PromptDone | DigitPressed | SpeechHeard | CallerSpeaking | SpeechUnavailable | TimerFired | LookupDone
+            | TicketDone | RecordingDone | TransferDone | CallerHungUp)
+
+# --- actions out ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Play:
+    prompt_id: str
+    text: str
+    barge_in: bool = True
+    voice: str = "en-us"
+    file: str = ""  # a recorded prompt to play instead of synthesising `text`
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class StopPlayback:
+    pass
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    token: int
+    ms: int
+
+
+@dataclass(frozen=True)
+class Hangup:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Recognise only these phrases (grammar mode) from now on; None: open vocabulary."""
+
+    phrases: tuple[str, ...] | None
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    token: int
+    source: str
+    operation: str
+    params: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class CreateTicket:
+    token: int
+    fields: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class StartRecording:
+    token: int
+    max_ms: int
+
+
+@dataclass(frozen=True)
+class StopRecording:
+    token: int
+
+
+@dataclass(frozen=True)
+class Transfer:
+    token: int
+    queue: str = ""
+    skill: str = ""
+    priority: int = 0
+    uri: str = ""
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+IvrAction = (Play | StopPlayback | StartTimer | Hangup | Listen | Lookup | CreateTicket | StartRecording
+             | StopRecording | Transfer)

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from hotline.center.tickets import SqliteTicketStore, Ticket, TicketNotFound, TicketStore, ref_for_id
+
+
+def test_create_and_get(tmp_path: Path) -> None:
+    store: TicketStore = SqliteTicketStore(tmp_path / "tickets.db")
+    before = time.time()
+    ticket = store.create("damage", call_id="call-1", caller="+441234567890", parcel_number="33334444",
+                          description="box crushed", fields={"items": "2", "photo": "yes"},
+                          priority="high", due_at=before + 86400, recording="voicemail/call-1.wav")
+    assert ticket.ref == "100001" and ticket.id == 1
+    assert ticket.status == "open" and ticket.priority == "high"
+    assert before <= ticket.created_at <= time.time()
+    assert ticket.history == [{"at": ticket.created_at, "status": "open", "by": "ivr"}]
+    got = store.get("100001")
+    assert got == ticket
+    assert got is not None and got.fields == {"items": "2", "photo": "yes"}
+    assert got.recording == "voicemail/call-1.wav" and got.due_at == before + 86400
+    assert store.get(" 100001 ") == ticket  # as keyed in, tolerant of stray spaces
+    assert store.get("100002") is None
+    second = store.create("callback")
+    assert second.ref == "100002" and second.caller == "" and second.fields == {} and second.due_at is None
+    assert len(second.ref) == 6 and second.ref.isdigit()
+    assert ref_for_id(899999) == "999999"
+
+
+def test_create_rejects_unknown_type_and_priority(tmp_path: Path) -> None:
+    store = SqliteTicketStore(tmp_path / "tickets.db")
+    with pytest.raises(ValueError, match="ticket type"):
+        store.create("complaint")
+    with pytest.raises(ValueError, match="priority"):
+        store.create("other", priority="asap")
+    assert store.list() == []
+
+
+def test_list_newest_first_and_by_status(tmp_path: Path) -> None:
+    store = SqliteTicketStore(tmp_path / "tickets.db")
+    refs = [store.create(kind).ref for kind in ("missing", "not_received", "redelivery", "address_change")]
+    assert [t.ref for t in store.list()] == list(reversed(refs))
+    assert [t.ref for t in store.list(limit=2)] == [refs[3], refs[2]]
+    store.update_status(refs[1], "resolved", "agent-7")
+    assert [t.ref for t in store.list(status="resolved")] == [refs[1]]
+    assert [t.ref for t in store.list(status="open")] == [refs[3], refs[2], refs[0]]
+    assert store.list(status="closed") == []
+
+
+def test_update_status_keeps_history(tmp_path: Path) -> None:
+    store = SqliteTicketStore(tmp_path / "tickets.db")
+    ref = store.create("missing", parcel_number="12345678").ref
+    working = store.update_status(ref, "in_progress", "agent-1")
+    assert working.status == "in_progress"
+    done = store.update_status(ref, "resolved", "agent-2")
+    assert [(h["status"], h["by"]) for h in done.history] == [
+        ("open", "ivr"), ("in_progress", "agent-1"), ("resolved", "agent-2")]
+    assert done.history[0]["at"] <= done.history[1]["at"] <= done.history[2]["at"]
+    again = store.update_status(ref, "resolved", "agent-3")  # no change, no new entry
+    assert len(again.history) == 3
+    stored = store.get(ref)
+    assert stored is not None and stored.status == "resolved" and stored.history == done.history
+    with pytest.raises(TicketNotFound):
+        store.update_status("999999", "closed", "agent-1")
+    with pytest.raises(ValueError, match="ticket status"):
+        store.update_status(ref, "escalated", "agent-1")
+    assert store.get(ref) == stored  # the failed updates left it alone
+
+
+def test_two_stores_on_one_file_get_unique_refs(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "tickets.db"
+    first, second = SqliteTicketStore(path), SqliteTicketStore(path)
+    made: list[Ticket] = []
+    made_lock = threading.Lock()
+
+    def worker(store: SqliteTicketStore, n: int) -> None:
+        for i in range(n):
+            ticket = store.create("other", description=f"t{i}")
+            with made_lock:
+                made.append(ticket)
+
+    threads = [threading.Thread(target=worker, args=(store, 25)) for store in (first, second, first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    refs = [t.ref for t in made]
+    assert len(refs) == 100 and len(set(refs)) == 100
+    assert sorted(refs) == [ref_for_id(i) for i in range(1, 101)]
+    # each store sees what the other wrote, and status changes cross over too
+    assert len(first.list(limit=1000)) == len(second.list(limit=1000)) == 100
+    first.update_status(refs[0], "closed", "agent-1")
+    seen = second.get(refs[0])
+    assert seen is not None and seen.status == "closed"
+    first.close()
+    second.close()
+    reopened = SqliteTicketStore(path)
+    assert reopened.create("other").ref == ref_for_id(101)
+    mode = sqlite3.connect(str(path)).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    reopened.close()
+
+
+def test_to_dict_is_plain_data(tmp_path: Path) -> None:
+    store = SqliteTicketStore(tmp_path / "tickets.db")
+    data = store.create("redelivery", fields={"slot": "2026-11-24"}).to_dict()
+    assert data["ref"] == "100001" and data["fields"] == {"slot": "2026-11-24"}
+    assert data["history"][0]["status"] == "open"
