@@ -56,6 +56,8 @@ class Recognizer(Protocol):
     model: str
     language: str
     streaming: bool  # True when partials come from `accept`
+    # True: `set_phrases` restricts what can be recognised (a grammar); False: phrases only bias it
+    restricts_to_phrases: bool
 
     def open_stream(self, rate: int = 16000) -> RecognizerStream:
         """A stream for one leg whose audio arrives at `rate` Hz."""

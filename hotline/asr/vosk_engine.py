@@ -50,6 +50,7 @@ def _words(items: list[dict[str, Any]]) -> list[tuple[str, float, float, float]]
 class VoskRecognizer:
     name = "vosk"
     streaming = True
+    restricts_to_phrases = True
 
     def __init__(self, language: str, model_path: str | None = None, allow_download: bool = False) -> None:
         self.language = language

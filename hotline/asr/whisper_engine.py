@@ -30,8 +30,16 @@ def _resample_to_16k(samples: np.ndarray, rate: int) -> np.ndarray:
     return np.concatenate(chunks) if chunks else samples[:0]
 
 
+_DIGIT_WORDS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                "零", "一", "二", "三", "四", "五", "六", "七", "八", "九"}
+
+
+_YES_NO = {"yes", "no", "是", "不是", "对", "不对"}
+
+
 class WhisperRecognizer:
     name = "whisper"
+    restricts_to_phrases = False
     streaming = False
 
     def __init__(self, language: str = "en", model_dir: str | None = None, cpu_threads: int = 1,
@@ -72,8 +80,21 @@ class WhisperRecognizer:
             with self._pending_lock:
                 self._pending -= 1
 
+    def _prompt_for(self, phrases: Sequence[str] | None) -> str | None:
+        # Measured on telephone-band speech (see docs/flows.md): digit words as a prompt made Whisper
+        # complete the sequence ("seven nine" -> "seven eight"); numerals keep it on digits. A yes/no
+        # list was echoed back ("Yes, no.") and the menu vocabulary turned "yes" into "Thank you." or
+        # nothing; a question prompt gets short answers right.
+        if not phrases:
+            return self._prompt
+        if set(phrases) <= _YES_NO:
+            return "是不是？" if self.language.startswith("zh") else "Yes or no?"
+        if set(phrases) <= _DIGIT_WORDS:
+            return "0 1 2 3 4 5 6 7 8 9"
+        return f"Vocabulary: {', '.join(phrases)}."
+
     def _decode(self, audio: np.ndarray, phrases: Sequence[str] | None) -> str:
-        prompt = f"Vocabulary: {', '.join(phrases)}." if phrases else self._prompt
+        prompt = self._prompt_for(phrases)
         if self._batcher is not None:
             return self._batcher.decode(audio, prompt)
         with self._lock:

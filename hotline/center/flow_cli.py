@@ -12,6 +12,7 @@ from pathlib import Path
 from hotline.center.flow_services import StoreTicketSink, ivr_sources
 from hotline.center.settings import Settings
 from hotline.center.tickets import SqliteTicketStore
+from hotline.ivr.actions import Listen
 from hotline.ivr.diagram import flow_svg
 from hotline.ivr.flowtest import TestResult, run_file
 from hotline.ivr.loader import load_directory
@@ -143,7 +144,8 @@ def simulate(target: str, flows_dir: Path, settings: Settings, now: str | None) 
         return asyncio.run(_simulate(flowset, name, settings, now, Path(tmp)))
 
 
-def _speech_hearer(flowset: FlowSet, settings: Settings) -> Callable[[str], Awaitable[str]]:
+def _speech_hearer(flowset: FlowSet,
+                   settings: Settings) -> Callable[[str, Listen | None], Awaitable[str]]:
     """Caller turns synthesised with espeak-ng (8 kHz telephone band) and recognised by the real ASR."""
     from hotline.asr.factory import build_recognizer
     from hotline.ivr.prompts import PromptCache
@@ -151,12 +153,14 @@ def _speech_hearer(flowset: FlowSet, settings: Settings) -> Callable[[str], Awai
     vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
     recognizer = build_recognizer(settings.asr, vocabulary)
     cache_dir = Path(tempfile.mkdtemp(prefix="hotline-speech-"))
-    narrowband = PromptCache(cache_dir, "en-us", rate=8000)
+    narrowband = PromptCache(cache_dir, "en-us", speed=150, rate=8000)  # a caller on a G.711 line
 
-    async def hear(text: str) -> str:
+    async def hear(text: str, listen: Listen | None) -> str:
         pcm = await narrowband.get(text)
         stream = recognizer.open_stream(8000)
-        try:
+        try:  # what the call session does with the Listen in force
+            if settings.asr.grammar and listen is not None and (listen.strict or not recognizer.restricts_to_phrases):
+                stream.set_phrases(listen.phrases)
             stream.accept(pcm)
             hypothesis = await asyncio.get_running_loop().run_in_executor(None, stream.finish, pcm)
         finally:

@@ -189,6 +189,8 @@ class CallSession:
                                                     TimerFired(action.token)))
             elif isinstance(action, Listen):
                 phrases = action.phrases if self.deps.use_grammar else None
+                if not action.strict and self.deps.recognizer.restricts_to_phrases:
+                    phrases = None  # hints for an open question would become a grammar
                 if phrases != self._listening and self._pipeline is not None:
                     self._listening = phrases
                     self._pipeline.set_phrases(phrases)

@@ -116,6 +116,7 @@ class Listen:
 
     phrases: tuple[str, ...] | None
     language: str = "en"
+    strict: bool = True  # False: the phrases are only hints (a recogniser with a grammar ignores them)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,10 @@ from hotline.ivr.numbers import spoken_digits, yes_no
 _WORD = re.compile(r"\w+(?:'\w+)?")
 _MAX_STEPS = 200  # silent nodes in a row before the engine gives up (the loader rejects silent loops)
 _CONFIRM_YES_NO = {"en": ("yes", "no"), "zh": ("是", "不是", "对", "不对")}
+# what a spoken-digits gather listens for: hints for Whisper (without them it writes "seven eight"
+# as "M&A"), the word list for Vosk's grammar mode
+_DIGIT_WORDS = {"en": ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+                "zh": ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")}
 
 
 def _words(text: str) -> str:
@@ -258,11 +262,10 @@ class IvrEngine:
             return None
         if kind in ("menu", "gather", "ask") and self._typeahead:
             pending, self._typeahead = self._typeahead, []
-            for digit in pending:
-                if self._node is node:
-                    actions.extend(self._digit(node, digit))
-                else:
-                    self._typeahead.append(digit)
+            for digit in pending:  # keys pressed ahead go to whichever node is current by then
+                if self.finished or self._node is None:
+                    break
+                actions.extend(self._digit(self._node, digit))
         return None
 
     def _listen(self, node: Node) -> Listen:
@@ -272,6 +275,11 @@ class IvrEngine:
             if node.use_global:
                 phrases += [p for c in self.flow.global_choices for p in c.phrases_for(lang)]
             return Listen(tuple(dict.fromkeys(phrases)) or None, lang)
+        if node.type == "gather" and node.speech and not self.keypad_only:
+            return Listen(_DIGIT_WORDS.get(lang), lang)
+        if node.type == "ask" and not self.keypad_only:  # open answers: the examples only bias Whisper
+            examples = tuple(dict.fromkeys(p for c in node.choices for p in c.phrases_for(lang)))
+            return Listen(examples or None, lang, strict=False)
         return Listen(None, lang)
 
     def _ticket_fields(self, node: Node) -> dict[str, str]:
@@ -340,7 +348,10 @@ class IvrEngine:
         return None
 
     def _digit(self, node: Node, digit: str) -> list[IvrAction]:
-        if self._wait in ("lookup", "ticket", "transfer", "ending"):
+        if self._wait in ("lookup", "ticket"):  # kept for the next input node
+            self._typeahead.append(digit)
+            return []
+        if self._wait in ("transfer", "ending"):
             return []
         if self._wait == "recording":
             if digit in "#*":

@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from hotline.ivr.actions import Listen
 from hotline.ivr.lookups import DataSource
 from hotline.ivr.model import FlowSet
 from hotline.ivr.simulator import SimulatedCall, TicketSink
@@ -72,7 +73,7 @@ def _subsequence(expected: list[str], path: list[str]) -> bool:
 
 async def run_test(spec: Located, file: str, flows: FlowSet, default_flow: str, default_now: Any,
                    sources: Mapping[str, DataSource], tickets: TicketSink,
-                   hear: Callable[[str], Awaitable[str]] | None) -> TestResult:
+                   hear: Callable[[str, Listen | None], Awaitable[str]] | None) -> TestResult:
     result = TestResult(file, spec.where()[0], str(spec.get("name", f"test at line {spec.where()[0]}")))
     fail = result.failures.append
     flow = str(spec.get("flow", default_flow))
@@ -151,7 +152,7 @@ async def run_test(spec: Located, file: str, flows: FlowSet, default_flow: str, 
 
 
 async def run_file(path: Path, flows: FlowSet, sources: Mapping[str, DataSource], tickets: TicketSink,
-                   hear: Callable[[str], Awaitable[str]] | None = None,
+                   hear: Callable[[str, Listen | None], Awaitable[str]] | None = None,
                    only: str | None = None) -> list[TestResult]:
     file = str(path)
     try:

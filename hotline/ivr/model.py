@@ -174,9 +174,11 @@ class Flow:
         return self.messages.get(name, NO_PROMPT)
 
     def vocabulary(self, language: str | None = None) -> tuple[str, ...]:
-        """Every phrase this flow listens for in `language` (default: the first), in flow order."""
+        """Every menu phrase of this flow in `language` (default: the first), in flow order: hints for the
+        recogniser (the example sentences of `ask` intents are not hints, just examples)."""
         lang = language or self.language
-        words = [p for node in self.nodes.values() for c in node.choices for p in c.phrases_for(lang)]
+        words = [p for node in self.nodes.values() if node.type == "menu" for c in node.choices
+                 for p in c.phrases_for(lang)]
         words += [p for c in self.global_choices for p in c.phrases_for(lang)]
         return tuple(dict.fromkeys(words))
 

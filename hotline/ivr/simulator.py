@@ -20,6 +20,7 @@ from hotline.ivr.actions import (
     Hangup,
     IvrAction,
     IvrEvent,
+    Listen,
     Lookup,
     LookupDone,
     Play,
@@ -54,7 +55,8 @@ class SimulatedCall:
     now: Callable[[], datetime] | None = None
     variables: dict[str, str] = field(default_factory=dict)
     agents_available: bool = False
-    hear: Callable[[str], Awaitable[str]] | None = None  # speech-level tests: text -> TTS -> ASR -> text
+    # speech-level tests: (text, Listen in force) -> TTS -> ASR -> text
+    hear: Callable[[str, Listen | None], Awaitable[str]] | None = None
     on_prompt: Callable[[Play], None] | None = None
 
     def __post_init__(self) -> None:
@@ -65,6 +67,7 @@ class SimulatedCall:
         self.heard: list[tuple[str, str]] = []  # (what the caller said, what the recogniser made of it)
         self._timer: int | None = None
         self._recording: int | None = None
+        self._listen: Listen | None = None
 
     @property
     def finished(self) -> bool:
@@ -85,7 +88,7 @@ class SimulatedCall:
     async def say(self, text: str) -> list[Play]:
         if self._recording is not None:  # the caller's message
             return await self._end_recording(max(1000, 80 * len(text)))
-        heard = await self.hear(text) if self.hear is not None else text
+        heard = await self.hear(text, self._listen) if self.hear is not None else text
         self.heard.append((text, heard))
         return await self._feed(SpeechHeard(heard))
 
@@ -125,6 +128,8 @@ class SimulatedCall:
                 todo.extend(self.engine.handle(PromptDone(action.prompt_id)))
             elif isinstance(action, StartTimer):
                 self._timer = action.token
+            elif isinstance(action, Listen):
+                self._listen = action
             elif isinstance(action, Lookup):
                 todo.extend(self.engine.handle(await self._lookup(action)))
             elif isinstance(action, CreateTicket):
