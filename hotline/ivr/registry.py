@@ -71,6 +71,8 @@ class FlowRegistry:
         except (OSError, ValueError):
             return
         self.set_version = int(state.get("set_version", 0))
+        # files as last looked at: an unchanged file does not undo a rollback after a restart
+        self._seen = {str(k): str(v) for k, v in state.get("seen", {}).items()}
         for name, info in state.get("flows", {}).items():
             entry = _Entry(name, info["file"], int(info["version"]), info["sha"], list(info.get("versions", [])))
             try:
@@ -80,13 +82,15 @@ class FlowRegistry:
                 continue
             self.entries[name] = entry
 
-    def _save_state(self) -> None:
-        self.set_version += 1
+    def _save_state(self, changed: bool = True) -> None:
+        if changed:  # calls record the set version they ran on: only a change of what is active bumps it
+            self.set_version += 1
         state = {
             "set_version": self.set_version,
             "flows": {name: {"file": e.file, "version": e.version, "sha": e.sha, "versions": e.versions}
                       for name, e in self.entries.items() if name in self.active},
             "errors": {file: [e.to_dict() for e in errs] for file, errs in self.errors.items()},
+            "seen": self._seen,
             "saved_at": time.time(),
         }
         _write_atomic(self._active_file, json.dumps(state, ensure_ascii=False, indent=1))
@@ -113,6 +117,7 @@ class FlowRegistry:
         for file in removed:
             del self._seen[file]
         report: list[str] = []
+        before = dict(self.active)
         candidates: dict[str, Flow] = {}
         for file, text in sorted(changed.items()):
             self.errors.pop(file, None)
@@ -153,7 +158,7 @@ class FlowRegistry:
             for flow in candidates.values():
                 self._activate(flow, report)
         if report or removed:
-            self._save_state()
+            self._save_state(changed=self.active != before)
         return report
 
     def _reject(self, file: str, errors: list[FlowError], report: list[str]) -> None:
