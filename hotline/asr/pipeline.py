@@ -104,6 +104,10 @@ class SpeechPipeline:
         """Grammar mode on (phrases) or off (None); applied in order with the audio already fed."""
         self._submit("control", self._stream.set_phrases, phrases)
 
+    def set_language(self, language: str) -> None:
+        """Recognise `language` from the next segment on (where the engine can switch)."""
+        self._submit("control", self._stream.set_language, language)
+
     def _feed(self) -> None:
         self._submit("partial", self._stream.accept, b"".join(self._pending))
         self._pending = []

@@ -48,6 +48,10 @@ class RecognizerStream(Protocol):
         """From the next segment on, listen for these phrases only (grammar mode; engines that
         cannot restrict use them as a bias); None returns to open vocabulary."""
 
+    def set_language(self, language: str) -> bool:
+        """From the next segment on, recognise `language`; False if this engine cannot switch (a
+        Vosk model is one language)."""
+
     def close(self) -> None: ...
 
 

@@ -57,12 +57,13 @@ class VoskRecognizer:
         self._model, self.model = load_vosk_model(language, model_path, allow_download)
 
     def open_stream(self, rate: int = SAMPLE_RATE) -> _VoskStream:
-        return _VoskStream(self._model, rate)
+        return _VoskStream(self._model, rate, self.language)
 
 
 class _VoskStream:
-    def __init__(self, model: object, rate: int) -> None:
+    def __init__(self, model: object, rate: int, language: str = "") -> None:
         self._model = model
+        self._language = language
         self._rate = rate  # Vosk takes the leg's rate as it is (8 kHz included); no resampling here
         self._rec = self._recognizer(None)
         self._last_partial = ""
@@ -84,6 +85,9 @@ class _VoskStream:
         rec.SetWords(True)
         rec.SetPartialWords(True)
         return rec
+
+    def set_language(self, language: str) -> bool:
+        return language.split("-")[0] == self._language.split("-")[0]
 
     def set_phrases(self, phrases: Sequence[str] | None) -> None:
         change = (True, tuple(p.lower() for p in phrases) if phrases else None)

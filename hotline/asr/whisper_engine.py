@@ -62,7 +62,8 @@ class WhisperRecognizer:
         self._prompt = f"Vocabulary: {', '.join(hints)}." if hints else None
         self._batcher = WhisperBatcher(self._model, self.language, batch_size) if batch_size > 1 else None
 
-    def transcribe(self, pcm: bytes, phrases: Sequence[str] | None = None, rate: int = 16000) -> str:
+    def transcribe(self, pcm: bytes, phrases: Sequence[str] | None = None, rate: int = 16000,
+                   language: str | None = None) -> str:
         samples = np.frombuffer(pcm, dtype=np.int16)
         if rate != 16000 and samples.size:  # Whisper's features are defined at 16 kHz
             samples = _resample_to_16k(samples, rate)
@@ -75,32 +76,32 @@ class WhisperRecognizer:
                 raise AsrOverloaded(f"{self._pending} segments already queued for whisper")
             self._pending += 1
         try:
-            return self._decode(audio, phrases)
+            return self._decode(audio, phrases, language or self.language)
         finally:
             with self._pending_lock:
                 self._pending -= 1
 
-    def _prompt_for(self, phrases: Sequence[str] | None) -> str | None:
+    def _prompt_for(self, phrases: Sequence[str] | None, language: str) -> str | None:
         # Measured on telephone-band speech (see docs/flows.md): digit words as a prompt made Whisper
         # complete the sequence ("seven nine" -> "seven eight"); numerals keep it on digits. A yes/no
         # list was echoed back ("Yes, no.") and the menu vocabulary turned "yes" into "Thank you." or
         # nothing; a question prompt gets short answers right.
         if not phrases:
-            return self._prompt
+            return self._prompt if language == self.language else None
         if set(phrases) <= _YES_NO:
-            return "是不是？" if self.language.startswith("zh") else "Yes or no?"
+            return "是不是？" if language.startswith("zh") else "Yes or no?"
         if set(phrases) <= _DIGIT_WORDS:
             return "0 1 2 3 4 5 6 7 8 9"
         return f"Vocabulary: {', '.join(phrases)}."
 
-    def _decode(self, audio: np.ndarray, phrases: Sequence[str] | None) -> str:
-        prompt = self._prompt_for(phrases)
-        if self._batcher is not None:
+    def _decode(self, audio: np.ndarray, phrases: Sequence[str] | None, language: str) -> str:
+        prompt = self._prompt_for(phrases, language)
+        if self._batcher is not None and language == self.language:
             return self._batcher.decode(audio, prompt)
         with self._lock:
             segments, _info = self._model.transcribe(
                 audio,
-                language=self.language,
+                language=language,
                 beam_size=1,
                 vad_filter=False,
                 condition_on_previous_text=False,
@@ -119,6 +120,7 @@ class _WhisperStream:
         self._engine = engine
         self._rate = rate
         self._phrases: tuple[str, ...] | None = None
+        self._language: str | None = None
 
     def accept(self, pcm: bytes) -> Hypothesis | None:
         return None
@@ -127,8 +129,12 @@ class _WhisperStream:
         # Whisper cannot be restricted to a grammar: the phrases bias it through the prompt
         self._phrases = tuple(phrases) if phrases else None
 
+    def set_language(self, language: str) -> bool:
+        self._language = language  # Whisper is multilingual: any language it knows, per segment
+        return True
+
     def finish(self, segment_pcm: bytes) -> Hypothesis:
-        return Hypothesis(self._engine.transcribe(segment_pcm, self._phrases, self._rate))
+        return Hypothesis(self._engine.transcribe(segment_pcm, self._phrases, self._rate, self._language))
 
     def close(self) -> None:
         pass

@@ -155,10 +155,14 @@ def _speech_hearer(flowset: FlowSet,
     cache_dir = Path(tempfile.mkdtemp(prefix="hotline-speech-"))
     narrowband = PromptCache(cache_dir, "en-us", speed=150, rate=8000)  # a caller on a G.711 line
 
+    voices = {lang: voice for f in flowset.flows.values() for lang, voice in f.voices.items()}
+
     async def hear(text: str, listen: Listen | None) -> str:
-        pcm = await narrowband.get(text)
+        language = listen.language if listen is not None else settings.asr.language
+        pcm = await narrowband.get(text, voices.get(language, "en-us"))
         stream = recognizer.open_stream(8000)
         try:  # what the call session does with the Listen in force
+            stream.set_language(language)
             if settings.asr.grammar and listen is not None and (listen.strict or not recognizer.restricts_to_phrases):
                 stream.set_phrases(listen.phrases)
             stream.accept(pcm)

@@ -102,6 +102,7 @@ class CallSession:
         self._hangup_when_idle = False
         self._pipeline: SpeechPipeline | None = None
         self._listening: tuple[str, ...] | None = None
+        self._language = deps.recognizer.language
 
     async def run(self) -> CallRecord:
         rec, deps, leg = self.record, self.deps, self.leg
@@ -191,6 +192,9 @@ class CallSession:
                 phrases = action.phrases if self.deps.use_grammar else None
                 if not action.strict and self.deps.recognizer.restricts_to_phrases:
                     phrases = None  # hints for an open question would become a grammar
+                if action.language != self._language and self._pipeline is not None:
+                    self._language = action.language  # the caller chose another language
+                    self._pipeline.set_language(action.language)
                 if phrases != self._listening and self._pipeline is not None:
                     self._listening = phrases
                     self._pipeline.set_phrases(phrases)
