@@ -207,7 +207,10 @@ class CallSession:
             elif isinstance(action, StopRecording):
                 self._inbox.put_nowait(self._stop_voicemail(action.token))
             elif isinstance(action, Transfer):
-                self._inbox.put_nowait(self._transfer(action))
+                if action.uri:
+                    self._spawn(self._transfer_to_uri(action))
+                else:
+                    self._inbox.put_nowait(self._transfer(action))
             elif isinstance(action, Hangup):
                 self._hangup_when_idle = True
                 self.record.end_reason = action.reason
@@ -277,6 +280,16 @@ class CallSession:
                                     priority=action.priority, result="no_agents")
         log.info("transfer not possible", extra={"call": self.record.id, "target": target, "reason": "no_agents"})
         return TransferDone(action.token, False, "no_agents")
+
+    async def _transfer_to_uri(self, action: Transfer) -> None:
+        """A blind transfer: the caller's phone is asked (REFER) to call the URI itself."""
+        code = await self.leg.transfer(action.uri)
+        ok = 200 <= code < 300
+        result = "transferred" if ok else f"sip_{code}"
+        self.record.transfers.append({"uri": action.uri, "at": time.time(), "result": result})
+        self.deps.publisher.publish("call.transfer", self.record.id, uri=action.uri, result=result)
+        log.info("transfer to a SIP URI", extra={"call": self.record.id, "status": code})
+        self._inbox.put_nowait(TransferDone(action.token, ok, "" if ok else result))
 
     async def _after_hangup(self) -> None:
         """A message being recorded when the caller hung up is kept, and its ticket created."""

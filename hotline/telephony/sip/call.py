@@ -52,6 +52,10 @@ class _PjCall(pj.Call):
         if self.leg is not None:
             self.leg._on_dtmf(prm.digit, DTMF_METHODS.get(prm.method, str(prm.method)))
 
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:  # noqa: N802
+        if self.leg is not None:
+            self.leg._on_transfer_status(prm.statusCode, prm.finalNotify)
+
 
 class SipCallLeg:
     """The caller's leg. SIP callbacks run on the loop thread (the endpoint polls pjsua2 from the
@@ -74,6 +78,7 @@ class SipCallLeg:
         self.disconnect_reason = ""
         self._seq = 0
         self._hangup_sent = False
+        self._transfer: asyncio.Future[int] | None = None
         self.started = loop.time()
         self.on_prompt_done: Callable[[str, bool], None] | None = None
         ci = self._pj.getInfo()
@@ -135,6 +140,14 @@ class SipCallLeg:
             self._port.startTransmit(aud)
             self.media_ready.set()
 
+    def _on_transfer_status(self, code: int, final: bool) -> None:
+        # REFER accepted (202) and the transferee's NOTIFYs (100 Trying ... 200 OK) arrive here
+        future = self._transfer
+        if future is None or future.done():
+            return
+        if final or code >= 300:
+            future.set_result(code)
+
     def _on_dtmf(self, digit: str, method: str) -> None:
         self.dtmf.put_nowait(DtmfEvent(digit, method, self.offset_ms))
 
@@ -150,6 +163,25 @@ class SipCallLeg:
 
     def stop_playback(self) -> None:
         self.playout.stop()
+
+    async def transfer(self, uri: str, timeout: float = 30.0) -> int:
+        """Blind transfer (REFER) to `uri`; returns the final status the transferee reported
+        (200: the new call is up, and this leg can hang up), 408 if none came in time."""
+        if self._pj is None or self.disconnected.is_set():
+            return 481
+        self._transfer = self.loop.create_future()
+        try:
+            self._pj.xfer(uri, pj.CallOpParam())
+        except pj.Error as exc:
+            log.warning("transfer could not be sent", extra={"reason": exc.info()})
+            self._transfer = None
+            return 500
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._transfer), timeout)
+        except TimeoutError:
+            return 408
+        finally:
+            self._transfer = None
 
     def hangup_call(self) -> None:
         if self.disconnected.is_set() or self._hangup_sent or self._pj is None:
