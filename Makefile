@@ -43,6 +43,7 @@ bench: setup
 	$(BIN)/python -m bench.calls
 	$(BIN)/python -m bench.asr_accuracy
 	$(BIN)/python -m bench.asr_capacity
+	$(BIN)/python -m bench.flows
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
