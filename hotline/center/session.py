@@ -52,8 +52,8 @@ from hotline.ivr.model import FlowSet
 from hotline.ivr.prompts import PromptCache, PromptError
 from hotline.ivr.simulator import TicketSink
 from hotline.telephony.frames import DtmfEvent
+from hotline.telephony.leg import CallLeg
 from hotline.telephony.recorder import WavRecorder
-from hotline.telephony.sip.call import SipCallLeg
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class SessionDeps:
 
 
 class CallSession:
-    def __init__(self, leg: SipCallLeg, deps: SessionDeps) -> None:
+    def __init__(self, leg: CallLeg, deps: SessionDeps, channel: str = "sip") -> None:
         self.leg = leg
         self.deps = deps
         flowset = deps.flows()
@@ -88,6 +88,7 @@ class CallSession:
             sip_call_id=leg.info.call_id,
             from_uri=leg.info.from_uri,
             to_uri=leg.info.to_uri,
+            channel=channel,
             worker=deps.worker_id,
             flow=deps.flow,
             flow_version=flowset.version,

@@ -16,11 +16,12 @@ from hotline.center.session import CallSession, SessionDeps
 from hotline.center.settings import Settings
 from hotline.center.store import SqliteCallStore
 from hotline.center.tickets import SqliteTicketStore
+from hotline.center.webrtc_signalling import WebRtcIntake
 from hotline.ivr.lookups import close_sources
 from hotline.ivr.model import FlowSet, Prompt, render
 from hotline.ivr.prompts import PromptCache, PromptError
 from hotline.ivr.registry import ActiveFlows
-from hotline.telephony.sip.call import SipCallLeg
+from hotline.telephony.leg import CallLeg
 from hotline.telephony.sip.endpoint import MAX_CALLS_PER_PROCESS, SipEndpoint
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,9 @@ class Worker:
                                media_address=settings.rtp_address, rtp_bind=settings.sip_hostport[0],
                                rate=settings.media_rate)
         endpoint.start()
+        intake = self.webrtc = WebRtcIntake(redis_client(self.redis_url, timeout=5.0), self.id, settings.media_rate,
+                                            lambda leg: self._on_call(leg, deps, "webrtc"))
+        intake_task = asyncio.create_task(intake.run(), name="webrtc-intake")
         log.info("worker ready", extra={"worker": self.id, "sip_port": self.sip_port, "engine": recognizer.name,
                                         "model": recognizer.model, "prompts": count, "interrupted": interrupted})
         loop = asyncio.get_running_loop()
@@ -108,6 +112,9 @@ class Worker:
             await self._stop.wait()
         finally:
             log.info("worker stopping", extra={"worker": self.id, "calls": len(endpoint.calls)})
+            intake_task.cancel()
+            for leg in list(intake.legs):
+                leg.hangup_call()
             await endpoint.hangup_all()
             if self.sessions:  # let sessions save their records
                 await asyncio.wait(self.sessions, timeout=15.0)
@@ -119,12 +126,13 @@ class Worker:
             with contextlib.suppress(Exception):
                 await client.hdel("hotline:workers", self.id)
             await client.aclose()
+            await intake.client.aclose()
             await close_sources(sources)
             store.close()
             tickets.close()
 
-    def _on_call(self, leg: SipCallLeg, deps: SessionDeps) -> None:
-        session = CallSession(leg, deps)
+    def _on_call(self, leg: CallLeg, deps: SessionDeps, channel: str = "sip") -> None:
+        session = CallSession(leg, deps, channel)
         task = asyncio.get_running_loop().create_task(session.run(), name=f"call-{session.record.id}")
         self.sessions.add(task)
 
@@ -147,6 +155,7 @@ class Worker:
             publisher.heartbeat(self.id, {
                 "sip": f"{self.settings.internal_host}:{self.sip_port}", "listening": endpoint.listening,
                 "calls": len(endpoint.calls), "max_calls": MAX_CALLS_PER_PROCESS,
+                "webrtc_calls": sum(not leg.disconnected.is_set() for leg in self.webrtc.legs),
                 "asr_engine": engine, "asr_model": model, "pid": os.getpid(), "flow_set": version,
             })
             await asyncio.sleep(2.0)

@@ -19,6 +19,7 @@ from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
 from hotline.ivr.registry import FlowRegistry
 from hotline.web.flows_api import flows_router
+from hotline.web.softphone import softphone_router
 from hotline.web.tickets_api import tickets_router
 
 
@@ -98,6 +99,7 @@ def create_app(state: AppState) -> FastAPI:
             raise HTTPException(status_code=404, detail="recording file missing")
         return FileResponse(path, media_type="audio/wav", filename=f"{call_id}.{party}.wav")
 
+    app.include_router(softphone_router(state.redis))
     if state.flows is not None:
         app.include_router(flows_router(state.flows))
     if state.tickets is not None:

@@ -1,0 +1,97 @@
+"""Browser calls: the app server hands a browser's SDP offer to a media worker through Redis and
+returns the worker's answer, so the call's media (and its IVR session) live in that worker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiortc import RTCConfiguration, RTCPeerConnection
+
+from hotline.telephony.webrtc.leg import WebRtcCallLeg
+
+log = logging.getLogger(__name__)
+
+ANSWER_TTL_S = 30
+
+
+def offers_key(worker: str) -> str:
+    return f"hotline:webrtc:offers:{worker}"
+
+
+def answer_key(request: str) -> str:
+    return f"hotline:webrtc:answer:{request}"
+
+
+class SignallingError(Exception):
+    def __init__(self, message: str, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+async def request_call(client: aioredis.Redis, worker: str, sdp: str, caller: str,
+                       timeout: float = 15.0) -> dict[str, Any]:
+    """App side: queue the offer for `worker` and wait for its answer."""
+    request = uuid.uuid4().hex
+    await client.rpush(offers_key(worker), json.dumps({"id": request, "sdp": sdp, "caller": caller}))
+    await client.expire(offers_key(worker), ANSWER_TTL_S)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        item = await client.blpop([answer_key(request)], timeout=1)
+        if item is not None:
+            answer: dict[str, Any] = json.loads(item[1])
+            if "error" in answer:
+                raise SignallingError(str(answer["error"]), retryable=False)
+            return answer
+    raise SignallingError(f"worker {worker} did not answer in {timeout:.0f} s", retryable=True)
+
+
+class WebRtcIntake:
+    """Worker side: takes offers addressed to this worker and turns each into a call leg."""
+
+    def __init__(self, client: aioredis.Redis, worker: str, rate: int,
+                 on_leg: Callable[[WebRtcCallLeg], None]) -> None:
+        self.client = client
+        self.worker = worker
+        self.rate = rate
+        self.on_leg = on_leg
+        self.legs: set[WebRtcCallLeg] = set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                item = await self.client.blpop([offers_key(self.worker)], timeout=1)
+            except (aioredis.RedisError, OSError):
+                await asyncio.sleep(1.0)  # Redis is away: browser calls wait, SIP calls go on
+                continue
+            if item is not None:
+                asyncio.create_task(self._take(json.loads(item[1])))
+
+    async def _take(self, offer: dict[str, Any]) -> None:
+        request = str(offer.get("id", ""))
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        try:
+            leg = WebRtcCallLeg(pc, self.rate, str(offer.get("caller") or "webrtc"))
+            sdp = await asyncio.wait_for(leg.answer(str(offer["sdp"])), 10.0)
+        except Exception as exc:  # noqa: BLE001 (a bad offer fails this call only; the browser is told why)
+            log.warning("webrtc offer refused", extra={"worker": self.worker, "error": str(exc)})
+            await pc.close()
+            await self._reply(request, {"error": f"offer refused: {exc}"})
+            return
+        self.legs.add(leg)
+        self.on_leg(leg)
+        asyncio.create_task(self._forget(leg))
+        await self._reply(request, {"sdp": sdp, "type": "answer", "call": leg.info.call_id, "worker": self.worker})
+
+    async def _forget(self, leg: WebRtcCallLeg) -> None:
+        await leg.disconnected.wait()
+        self.legs.discard(leg)
+
+    async def _reply(self, request: str, body: dict[str, Any]) -> None:
+        await self.client.rpush(answer_key(request), json.dumps(body))
+        await self.client.expire(answer_key(request), ANSWER_TTL_S)
