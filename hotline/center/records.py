@@ -46,6 +46,8 @@ class CallRecord:
     frames_dropped: int = 0
     # audio files per party, relative to the data directory
     recordings: dict[str, str] = field(default_factory=dict)
+    agent: str = ""  # the agent who took the call
+    wrapup: dict[str, Any] | None = None  # the agent's disposition and notes
     outcome: str = ""  # how the IVR ended: flow_end, transferred, no_input, caller_hangup...
     tickets: list[str] = field(default_factory=list)  # references of tickets this call created
     transfers: list[dict[str, Any]] = field(default_factory=list)

@@ -19,6 +19,7 @@ from hotline.asr.pipeline import SpeechPipeline
 from hotline.asr.recognizer import Recognizer
 from hotline.asr.vad import VadConfig
 from hotline.center.events import EventPublisher
+from hotline.center.queueing import QueueDirectory, queue_announcement
 from hotline.center.records import CallRecord, DtmfRecord, Segment
 from hotline.center.store import CallStore
 from hotline.center.voicemail import VoicemailRecorder, beep
@@ -58,6 +59,8 @@ from hotline.telephony.recorder import WavRecorder
 log = logging.getLogger(__name__)
 
 _DISCONNECTED = object()
+# the call's variables an agent sees on the desk (besides parcel.*)
+_AGENT_CONTEXT = ("lang", "parcel_number", "problem", "transfer_reason", "choice", "ticket.ref", "hours.open")
 
 
 @dataclass
@@ -76,6 +79,7 @@ class SessionDeps:
     sources: Mapping[str, DataSource] = field(default_factory=dict)
     tickets: TicketSink | None = None
     now: Callable[[], datetime] | None = None
+    queues: QueueDirectory | None = None  # ACD queues (agents); None: nobody can take a transfer
 
 
 class CallSession:
@@ -104,6 +108,13 @@ class CallSession:
         self._pipeline: SpeechPipeline | None = None
         self._listening: tuple[str, ...] | None = None
         self._language = deps.recognizer.language
+        self.agent: CallLeg | None = None
+        self.agent_name = ""
+        self._agent_ready = asyncio.Event()
+        self._agent_offset_ms = 0
+        self._agent_recorder: WavRecorder | None = None
+        self._agent_pipeline: SpeechPipeline | None = None
+        self._started = time.monotonic()
 
     async def run(self) -> CallRecord:
         rec, deps, leg = self.record, self.deps, self.leg
@@ -140,17 +151,25 @@ class CallSession:
             for timer in self._timers:
                 timer.cancel()
             await self._after_hangup()
+            if self.agent is not None:
+                self.agent.hangup_call()
             await pipeline.aclose()  # recognition still queued finishes: finals are never dropped
-            speech_pump = self._tasks[0]
+            if self._agent_pipeline is not None:
+                await self._agent_pipeline.aclose()
+            pumps = [t for t in self._tasks if "speech" in t.get_name()]
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(speech_pump), 5.0)
+                await asyncio.wait_for(asyncio.shield(asyncio.gather(*pumps)), 5.0)
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             recorder.close()
+            if self._agent_recorder is not None:
+                self._agent_recorder.close()
             rec.ended_at = time.time()
             rec.status = "completed"
             rec.end_reason = leg.disconnect_reason or "hangup"
+            if self.agent is not None and self.agent.disconnected.is_set() and rec.end_reason == "local_hangup":
+                rec.end_reason = "agent_hangup"
             rec.ivr_path = list(self.engine.path)
             rec.variables = dict(self.engine.variables)
             rec.outcome = self.engine.end_reason or "caller_hangup"
@@ -169,6 +188,90 @@ class CallSession:
         self._recorder.write(pcm)
         if self._voicemail is not None:
             self._voicemail.write(pcm)
+        if self.agent is not None:
+            self.agent.playout.push_live(pcm)  # the caller, to the agent
+
+    def _on_agent_audio(self, pcm: bytes) -> None:
+        if self._agent_recorder is not None:
+            self._agent_recorder.write(pcm)
+        self.leg.playout.push_live(pcm)  # the agent, to the caller
+
+    async def _wait_for_agent(self, action: Transfer) -> None:
+        """Queue for an agent: position announcements while waiting; overflow after the maximum wait."""
+        queues = self.deps.queues
+        assert queues is not None
+        rec = self.record
+        config = queues.config(action.queue)
+        queued_at = time.time()
+        entry: dict[str, Any] = {"queue": action.queue, "skill": action.skill, "priority": action.priority,
+                                 "at": queued_at}
+        rec.transfers.append(entry)
+        if not await queues.staffed(action.skill):  # nobody at work with that skill: no point waiting
+            entry.update(result="no_agents", waited_s=0.0)
+            self.deps.publisher.publish("call.transfer", rec.id, queue=action.queue, result="no_agents")
+            self._inbox.put_nowait(TransferDone(action.token, False, "no_agents"))
+            return
+        context = {k: v for k, v in action.context.items() if k in _AGENT_CONTEXT or k.startswith("parcel.")}
+        await queues.enqueue(rec.id, self.deps.worker_id, action, {**context, "caller": rec.from_uri})
+        self.deps.publisher.publish("call.queued", rec.id, queue=action.queue, skill=action.skill)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + config.max_wait_s
+        next_announcement = loop.time() + 1.0
+        announced = 0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._agent_ready.wait(), 0.5)
+            if self.agent is not None:
+                entry.update(result="answered", agent=self.agent_name, waited_s=round(time.time() - queued_at, 1))
+                self._inbox.put_nowait(TransferDone(action.token, True))
+                return
+            if self.leg.disconnected.is_set():
+                entry.update(result="abandoned", waited_s=round(time.time() - queued_at, 1))
+                await queues.cancel(rec.id, "abandoned")
+                return
+            if loop.time() >= deadline:
+                entry.update(result="overflow", waited_s=round(time.time() - queued_at, 1))
+                await queues.cancel(rec.id, "overflow")
+                self._inbox.put_nowait(TransferDone(action.token, False, "max_wait"))
+                return
+            if loop.time() >= next_announcement and not self.leg.playout.playing:
+                place = await queues.position(rec.id)
+                if place is not None:
+                    announced += 1
+                    text = queue_announcement(self.engine.language, place, place * config.average_handle_s)
+                    flow = self.engine.flow
+                    try:
+                        pcm = await self.deps.prompts.get(text, flow.voice(self.engine.language))
+                        self.leg.play(f"hold-{announced}", pcm)
+                    except PromptError:
+                        log.exception("queue announcement unavailable", extra={"call": rec.id})
+                next_announcement = loop.time() + config.announce_every_s
+
+    def attach_agent(self, leg: CallLeg, agent: str) -> bool:
+        """An agent's WebRTC leg for this call: bridge it with the caller (both ways) and transcribe it."""
+        if self.agent is not None or self.leg.disconnected.is_set():
+            return False
+        self.agent, self.agent_name = leg, agent
+        self.record.agent = agent
+        self._agent_offset_ms = int((time.monotonic() - self._started) * 1000)
+        self.leg.stop_playback()
+        rel = f"recordings/{time.strftime('%Y-%m-%d')}/{self.record.id}.agent.wav"
+        self._agent_recorder = WavRecorder(self.deps.data_dir / rel, self.deps.rate)
+        self.record.recordings["agent"] = rel
+        pipeline = self._agent_pipeline = SpeechPipeline("agent", leg.frames, self.deps.recognizer, self.deps.vad,
+                                                         self._on_agent_audio, self.deps.rate)
+        pipeline.start()
+        self._tasks.append(asyncio.create_task(self._pump_speech(pipeline, ivr=False),
+                                               name=f"agent-speech-{self.record.id}"))
+        self._tasks.append(asyncio.create_task(self._watch_agent(leg), name=f"agent-bye-{self.record.id}"))
+        self.deps.publisher.publish("call.agent_connected", self.record.id, agent=agent)
+        log.info("agent connected", extra={"call": self.record.id, "agent": agent})
+        self._agent_ready.set()
+        return True
+
+    async def _watch_agent(self, leg: CallLeg) -> None:
+        await leg.disconnected.wait()
+        self._inbox.put_nowait(_DISCONNECTED)  # the agent hung up: so does the call
 
     async def _apply(self, actions: list[IvrAction]) -> None:
         loop = asyncio.get_running_loop()
@@ -210,10 +313,13 @@ class CallSession:
             elif isinstance(action, Transfer):
                 if action.uri:
                     self._spawn(self._transfer_to_uri(action))
+                elif self.deps.queues is not None:
+                    self._spawn(self._wait_for_agent(action))
                 else:
                     self._inbox.put_nowait(self._transfer(action))
             elif isinstance(action, Hangup):
-                self._hangup_when_idle = True
+                if self.agent is None:  # with an agent on the line the call goes on until one side hangs up
+                    self._hangup_when_idle = True
                 self.record.end_reason = action.reason
         self.record.ivr_path = list(self.engine.path)
 
@@ -302,29 +408,34 @@ class CallSession:
                     if isinstance(follow, CreateTicket):
                         await self._create_ticket(follow)
 
-    async def _pump_speech(self, pipeline: SpeechPipeline) -> None:
+    async def _pump_speech(self, pipeline: SpeechPipeline, ivr: bool = True) -> None:
         rec = self.record
+        base = 0 if ivr else self._agent_offset_ms  # the agent's leg starts when the agent answers
         async for event in pipeline:
             if isinstance(event, SpeechStarted):
-                self._inbox.put_nowait(CallerSpeaking())  # barge-in as soon as the VAD hears speech
+                if ivr:
+                    self._inbox.put_nowait(CallerSpeaking())  # barge-in as soon as the VAD hears speech
                 self.deps.publisher.publish("speech.started", rec.id, speaker=event.speaker,
                                             offset_ms=event.offset_ms)
                 continue
             if isinstance(event, RecognitionUnavailable):
                 self.deps.publisher.publish("speech.unavailable", rec.id, speaker=event.speaker,
                                             start_ms=event.start_ms, end_ms=event.end_ms, reason=event.reason)
-                self._inbox.put_nowait(SpeechUnavailable())
+                if ivr:
+                    self._inbox.put_nowait(SpeechUnavailable())
                 continue
             assert isinstance(event, Transcript)
-            payload = {"speaker": event.speaker, "text": event.text, "start_ms": event.start_ms,
-                       "end_ms": event.end_ms, "engine": event.engine, "segment": event.segment,
+            payload = {"speaker": event.speaker, "text": event.text, "start_ms": event.start_ms + base,
+                       "end_ms": event.end_ms + base, "engine": event.engine, "segment": event.segment,
                        "words": [[w.text, w.start_ms, w.end_ms, round(w.confidence, 3)] for w in event.words]}
             if event.final:
-                rec.transcript.append(Segment(event.speaker, event.text, event.start_ms, event.end_ms, event.engine))
+                rec.transcript.append(Segment(event.speaker, event.text, event.start_ms + base, event.end_ms + base,
+                                              event.engine))
                 self.deps.store.save(rec)  # a crash loses at most the utterance in progress
                 self.deps.publisher.publish("transcript.final", rec.id, latency_ms=round(event.latency_ms, 1),
                                                   **payload)
-                self._inbox.put_nowait(SpeechHeard(event.text))
+                if ivr:
+                    self._inbox.put_nowait(SpeechHeard(event.text))
             else:
                 self.deps.publisher.publish("transcript.partial", rec.id, **payload)
 

@@ -56,6 +56,11 @@ class Settings:
     # files resolve against the directory the server starts in
     data_sources: dict[str, Any] = field(default_factory=lambda: {"parcels": {"type": "parcels",
                                                                               "file": "config/parcels.yaml"}})
+    # agents: accounts seeded from this file; ACD queues (per name, or "default"): max_wait_s,
+    # announce_every_s, average_handle_s; ring_timeout_s before the next agent is tried
+    agents_file: Path = Path("config/agents.yaml")
+    queues: dict[str, Any] = field(default_factory=lambda: {"default": {"max_wait_s": 120}})
+    ring_timeout_s: float = 15.0
     # a fixed wall clock for the IVR (ISO time with offset), to try business-hours paths; None: real time
     clock: str | None = None
 
@@ -129,6 +134,7 @@ def settings_to_json(settings: Settings) -> str:
     data = asdict(settings)
     data["flows"], data["data"] = str(settings.flows.resolve()), str(settings.data.resolve())
     data["data_sources"] = resolved_sources(settings.data_sources)
+    data["agents_file"] = str(settings.agents_file.resolve())
     return json.dumps(data)
 
 
@@ -145,7 +151,8 @@ def resolved_sources(config: dict[str, Any]) -> dict[str, Any]:
 def settings_from_json(text: str) -> Settings:
     raw = json.loads(text)
     asr, vad = _section(AsrConfig, raw.pop("asr"), "asr"), _section(VadConfig, raw.pop("vad"), "vad")
-    return Settings(**{**raw, "flows": Path(raw["flows"]), "data": Path(raw["data"]), "asr": asr, "vad": vad})
+    return Settings(**{**raw, "flows": Path(raw["flows"]), "data": Path(raw["data"]),
+                       "agents_file": Path(raw["agents_file"]), "asr": asr, "vad": vad})
 
 
 def load_settings(path: Path | None, **overrides: Any) -> Settings:
@@ -164,7 +171,7 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
         unknown = set(raw) - known
         if unknown:
             raise SettingsError(f"{path}: unknown settings: {', '.join(sorted(unknown))}")
-        for key in ("flows", "data"):
+        for key in ("flows", "data", "agents_file"):
             if key in raw:
                 raw[key] = Path(raw[key])
         settings = replace(settings, asr=asr, vad=vad, **raw)

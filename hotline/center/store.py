@@ -25,6 +25,9 @@ CREATE INDEX IF NOT EXISTS calls_started ON calls(started_at DESC);
 """
 
 
+_WRITTEN_ELSEWHERE = ("wrapup", "post_transcript")
+
+
 class CallStore(Protocol):
     def save(self, record: CallRecord) -> None: ...
     def get(self, call_id: str) -> dict[str, Any] | None: ...
@@ -32,6 +35,7 @@ class CallStore(Protocol):
     def mark_interrupted(self, worker: str | None) -> int: ...
     def awaiting_post_transcript(self, limit: int) -> list[str]: ...
     def set_post_transcript(self, call_id: str, post: dict[str, Any]) -> None: ...
+    def annotate(self, call_id: str, key: str, value: Any) -> None: ...
 
 
 class SqliteCallStore:
@@ -45,8 +49,17 @@ class SqliteCallStore:
             self._conn.executescript(_SCHEMA)
 
     def save(self, record: CallRecord) -> None:
-        data = json.dumps(record.to_dict(), ensure_ascii=False)
+        fields = record.to_dict()
         with self._lock:
+            # fields other processes write (the agent's wrap-up, the post-call transcript) are kept
+            # when the worker's copy of the record does not have them
+            missing = [k for k in _WRITTEN_ELSEWHERE if fields.get(k) is None]
+            if missing:
+                row = self._conn.execute("SELECT data FROM calls WHERE id=?", (record.id,)).fetchone()
+                if row is not None:
+                    stored = json.loads(row[0])
+                    fields.update({k: stored[k] for k in missing if stored.get(k) is not None})
+            data = json.dumps(fields, ensure_ascii=False)
             self._conn.execute(
                 "INSERT INTO calls(id, started_at, status, data) VALUES(?,?,?,?) "
                 "ON CONFLICT(id) DO UPDATE SET status=excluded.status, data=excluded.data",
@@ -99,6 +112,14 @@ class SqliteCallStore:
             self._conn.execute(
                 "UPDATE calls SET data = json_set(data, '$.post_transcript', json(?)) WHERE id = ?",
                 (json.dumps(post, ensure_ascii=False), call_id))
+
+    def annotate(self, call_id: str, key: str, value: Any) -> None:
+        """Set one top-level field of a call's record (an agent's wrap-up, for example)."""
+        if not key.isidentifier():
+            raise ValueError(f"bad record field {key!r}")
+        with self._lock:
+            self._conn.execute(f"UPDATE calls SET data = json_set(data, '$.{key}', json(?)) WHERE id = ?",  # noqa: S608
+                               (json.dumps(value, ensure_ascii=False), call_id))
 
     def close(self) -> None:
         with self._lock:

@@ -17,6 +17,8 @@ import uvicorn
 from hotline.asr.factory import resolve_engine
 from hotline.asr.models import whisper_model_path
 from hotline.asr.whisper_engine import WhisperRecognizer
+from hotline.center.acd import Acd
+from hotline.center.agents import AgentDirectory, load_agents_file
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.postcall import PostCallTranscriber
 from hotline.center.processes import Child, ProcessError, wait_until
@@ -30,6 +32,7 @@ from hotline.ivr.registry import FlowRegistry
 from hotline.telephony.sip.edge import KamailioEdge, sip_options_ping
 from hotline.telephony.sip.endpoint import MAX_CALLS_PER_PROCESS
 from hotline.web.app import AppState, create_app
+from hotline.web.desk_api import CallEvents
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +105,20 @@ class Supervisor:
                                                                         range(s.workers)], MAX_CALLS_PER_PROCESS,
                                 advertise=s.rtp_address if s.internal_host != s.sip_hostport[0] else None)
             await edge.start()
+            agents = AgentDirectory(client)
+            if s.agents_file.is_file():
+                added = await agents.seed(load_agents_file(s.agents_file))
+                log.info("agents", extra={"file": str(s.agents_file), "added": added})
+            for username in (await agents.all_presence()):  # no desk is connected to a server just started
+                await agents.set_state(username, "offline")
+            acd = Acd(client, agents, s.ring_timeout_s)
+            call_events = CallEvents(client)
+            background = [asyncio.create_task(acd.run(), name="acd"),
+                          asyncio.create_task(call_events.run(), name="call-events")]
             app = create_app(AppState(store, client, s.sip, edge.listening, engine,
                                       "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language,
-                                      s.data, registry, SqliteTicketStore(s.data / "tickets.db")))
+                                      s.data, registry, SqliteTicketStore(s.data / "tickets.db"), agents, acd,
+                                      call_events))
             http_host, http_port = s.http_hostport
             server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
                                                    access_log=False, lifespan="off"))
@@ -129,6 +143,8 @@ class Supervisor:
             return 1
         finally:
             log.info("shutting down")
+            for task in locals().get("background", []):
+                task.cancel()
             if postcall_task is not None and postcall is not None:
                 postcall_task.cancel()
                 postcall.close()

@@ -35,10 +35,12 @@ class SignallingError(Exception):
 
 
 async def request_call(client: aioredis.Redis, worker: str, sdp: str, caller: str,
-                       timeout: float = 15.0) -> dict[str, Any]:
-    """App side: queue the offer for `worker` and wait for its answer."""
+                       timeout: float = 15.0, bridge: str = "") -> dict[str, Any]:
+    """App side: queue the offer for `worker` and wait for its answer. With `bridge` (a call id)
+    the offer is an agent's, to be bridged into that call."""
     request = uuid.uuid4().hex
-    await client.rpush(offers_key(worker), json.dumps({"id": request, "sdp": sdp, "caller": caller}))
+    await client.rpush(offers_key(worker), json.dumps({"id": request, "sdp": sdp, "caller": caller,
+                                                      "bridge": bridge}))
     await client.expire(offers_key(worker), ANSWER_TTL_S)
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
@@ -55,11 +57,13 @@ class WebRtcIntake:
     """Worker side: takes offers addressed to this worker and turns each into a call leg."""
 
     def __init__(self, client: aioredis.Redis, worker: str, rate: int,
-                 on_leg: Callable[[WebRtcCallLeg], None]) -> None:
+                 on_leg: Callable[[WebRtcCallLeg], None],
+                 on_agent: Callable[[WebRtcCallLeg, str, str], bool] | None = None) -> None:
         self.client = client
         self.worker = worker
         self.rate = rate
         self.on_leg = on_leg
+        self.on_agent = on_agent
         self.legs: set[WebRtcCallLeg] = set()
 
     async def run(self) -> None:
@@ -83,8 +87,15 @@ class WebRtcIntake:
             await pc.close()
             await self._reply(request, {"error": f"offer refused: {exc}"})
             return
+        bridge = str(offer.get("bridge") or "")
+        if bridge:  # an agent answering a queued call held by this worker
+            if self.on_agent is None or not self.on_agent(leg, bridge, str(offer.get("caller", ""))):
+                leg.hangup_call()
+                await self._reply(request, {"error": "the caller is no longer waiting"})
+                return
+        else:
+            self.on_leg(leg)
         self.legs.add(leg)
-        self.on_leg(leg)
         asyncio.create_task(self._forget(leg))
         await self._reply(request, {"sdp": sdp, "type": "answer", "call": leg.info.call_id, "worker": self.worker})
 

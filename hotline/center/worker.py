@@ -12,6 +12,7 @@ from pathlib import Path
 from hotline.asr.factory import build_recognizer
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import StoreTicketSink, ivr_sources
+from hotline.center.queueing import QueueDirectory
 from hotline.center.session import CallSession, SessionDeps
 from hotline.center.settings import Settings
 from hotline.center.store import SqliteCallStore
@@ -75,6 +76,7 @@ class Worker:
         self.sip_port, self.rtp_port = sip_port, rtp_port
         self.redis_url = redis_url
         self.sessions: set[asyncio.Task[object]] = set()
+        self.by_record: dict[str, CallSession] = {}
         self._stop = asyncio.Event()
 
     async def run(self) -> None:
@@ -93,13 +95,13 @@ class Worker:
         publisher = EventPublisher(client)
         deps = SessionDeps(active.current, settings.flow, recognizer, prompts, store, publisher, self.id,
                            settings.vad, settings.data, settings.asr.grammar, settings.media_rate, sources,
-                           StoreTicketSink(tickets), settings.now)
+                           StoreTicketSink(tickets), settings.now, QueueDirectory(client, settings.queues))
         endpoint = SipEndpoint(settings.internal_host, self.sip_port, self.rtp_port, lambda leg: self._on_call(leg, deps),
                                media_address=settings.rtp_address, rtp_bind=settings.sip_hostport[0],
                                rate=settings.media_rate)
         endpoint.start()
         intake = self.webrtc = WebRtcIntake(redis_client(self.redis_url, timeout=5.0), self.id, settings.media_rate,
-                                            lambda leg: self._on_call(leg, deps, "webrtc"))
+                                            lambda leg: self._on_call(leg, deps, "webrtc"), self._on_agent)
         intake_task = asyncio.create_task(intake.run(), name="webrtc-intake")
         log.info("worker ready", extra={"worker": self.id, "sip_port": self.sip_port, "engine": recognizer.name,
                                         "model": recognizer.model, "prompts": count, "interrupted": interrupted})
@@ -135,13 +137,20 @@ class Worker:
         session = CallSession(leg, deps, channel)
         task = asyncio.get_running_loop().create_task(session.run(), name=f"call-{session.record.id}")
         self.sessions.add(task)
+        self.by_record[session.record.id] = session
 
         def done(t: asyncio.Task[object]) -> None:
             self.sessions.discard(t)
+            self.by_record.pop(session.record.id, None)
             if not t.cancelled() and t.exception() is not None:
                 log.error("call session failed", exc_info=t.exception(), extra={"call": session.record.id})
 
         task.add_done_callback(done)
+
+    def _on_agent(self, leg: CallLeg, call: str, agent: str) -> bool:
+        """An agent answered a queued call held here: bridge the agent's leg into that call."""
+        session = self.by_record.get(call)
+        return session is not None and session.attach_agent(leg, agent)
 
     async def _heartbeat(self, publisher: EventPublisher, endpoint: SipEndpoint, engine: str, model: str,
                          active: ActiveFlows, prompts: PromptCache) -> None:

@@ -30,6 +30,11 @@ class Playout:
         self._items: deque[_Item] = deque()
         self._pos = 0
         self.frames_played = 0
+        # live audio from the other party of a bridged call: played when no prompt is queued; a
+        # backlog beyond `live_max` frames (the other side's clock runs fast) drops the oldest
+        self._live: deque[bytes] = deque()
+        self.live_max = 10
+        self.live_dropped = 0
 
     @property
     def playing(self) -> bool:
@@ -48,10 +53,21 @@ class Playout:
             if item.on_done:
                 item.on_done(item.prompt_id, True)
 
+    def push_live(self, pcm: bytes) -> None:
+        """Queue one frame of the other party's audio (bridged calls)."""
+        with self._lock:
+            self._live.append(pcm)
+            while len(self._live) > self.live_max:
+                self._live.popleft()
+                self.live_dropped += 1
+
     def next_frame(self) -> bytes | None:
         done: _Item | None = None
         with self._lock:
             if not self._items:
+                if self._live:
+                    self.frames_played += 1
+                    return self._live.popleft()
                 return None
             item = self._items[0]
             chunk = item.pcm[self._pos : self._pos + self._frame]

@@ -14,10 +14,14 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from hotline import __version__
+from hotline.center.acd import Acd
+from hotline.center.agents import AgentDirectory
 from hotline.center.events import WORKERS_KEY
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
 from hotline.ivr.registry import FlowRegistry
+from hotline.web.desk_api import CallEvents, desk_router
+from hotline.web.desk_page import desk_page_router
 from hotline.web.flows_api import flows_router
 from hotline.web.softphone import softphone_router
 from hotline.web.tickets_api import tickets_router
@@ -34,6 +38,9 @@ class AppState:
     data_dir: Path
     flows: FlowRegistry | None = None
     tickets: TicketStore | None = None
+    agents: AgentDirectory | None = None
+    acd: Acd | None = None
+    call_events: CallEvents | None = None
 
 
 class Health(BaseModel):
@@ -104,4 +111,8 @@ def create_app(state: AppState) -> FastAPI:
         app.include_router(flows_router(state.flows))
     if state.tickets is not None:
         app.include_router(tickets_router(state.tickets))
+    if state.agents is not None and state.acd is not None and state.call_events is not None:
+        app.include_router(desk_router(state.redis, state.agents, state.acd, state.call_events, state.store,
+                                       state.tickets))
+        app.include_router(desk_page_router())
     return app

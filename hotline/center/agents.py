@@ -1,0 +1,137 @@
+"""Agents: accounts (scrypt-hashed passwords), skills, login tokens and presence, kept in Redis.
+
+Accounts come from `config/agents.yaml` (seeded at start-up when missing) or the API. Presence
+states: offline, available, ringing, on_call, wrap_up, away. `since` is when the state began: the
+longest-idle available agent is the one whose `since` is oldest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+import yaml
+
+AGENTS_KEY = "hotline:agents"
+PRESENCE_KEY = "hotline:presence"
+TOKEN_PREFIX = "hotline:agent_token:"
+STATES = ("offline", "available", "ringing", "on_call", "wrap_up", "away")
+TOKEN_TTL_S = 12 * 3600
+
+
+class AgentError(Exception):
+    pass
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, salt_hex, digest_hex = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), n=2**14, r=8, p=1, dklen=32)
+    return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+@dataclass
+class Agent:
+    username: str
+    name: str
+    skills: list[str] = field(default_factory=list)
+    password_hash: str = ""
+
+    def public(self) -> dict[str, Any]:
+        return {"username": self.username, "name": self.name, "skills": self.skills}
+
+    def has_skill(self, skill: str) -> bool:
+        return not skill or skill in self.skills
+
+
+@dataclass
+class Presence:
+    state: str = "offline"
+    since: float = field(default_factory=time.time)
+    call: str = ""  # the call ringing or connected
+
+
+def load_agents_file(path: Path) -> list[Agent]:
+    """`agents: [{username, name, skills, password | password_hash}]`; plain passwords are hashed here."""
+    data = yaml.safe_load(path.read_text()) or {}
+    agents = []
+    for i, raw in enumerate(data.get("agents", [])):
+        if not isinstance(raw, dict) or not raw.get("username"):
+            raise AgentError(f"{path}: agent {i + 1} needs a username")
+        password_hash = raw.get("password_hash") or (hash_password(str(raw["password"])) if raw.get("password")
+                                                      else "")
+        if not password_hash:
+            raise AgentError(f"{path}: agent {raw['username']!r} needs a password or password_hash")
+        agents.append(Agent(str(raw["username"]), str(raw.get("name", raw["username"])),
+                            [str(s) for s in raw.get("skills", [])], password_hash))
+    return agents
+
+
+class AgentDirectory:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.redis = client
+
+    async def seed(self, agents: list[Agent]) -> int:
+        """Add accounts that do not exist yet (a restart keeps API changes and presence)."""
+        added = 0
+        for agent in agents:
+            added += int(await self.redis.hsetnx(AGENTS_KEY, agent.username, json.dumps(asdict(agent))))
+        return added
+
+    async def save(self, agent: Agent) -> None:
+        await self.redis.hset(AGENTS_KEY, agent.username, json.dumps(asdict(agent)))
+
+    async def get(self, username: str) -> Agent | None:
+        raw = await self.redis.hget(AGENTS_KEY, username)
+        return Agent(**json.loads(raw)) if raw else None
+
+    async def all(self) -> list[Agent]:
+        raw = await self.redis.hgetall(AGENTS_KEY)
+        return sorted((Agent(**json.loads(v)) for v in raw.values()), key=lambda a: a.username)
+
+    async def login(self, username: str, password: str) -> str:
+        agent = await self.get(username)
+        if agent is None or not verify_password(password, agent.password_hash):
+            raise AgentError("unknown user or wrong password")
+        token = secrets.token_urlsafe(24)
+        await self.redis.set(TOKEN_PREFIX + token, username, ex=TOKEN_TTL_S)
+        return token
+
+    async def by_token(self, token: str) -> Agent | None:
+        username = await self.redis.get(TOKEN_PREFIX + token)
+        if not username:
+            return None
+        return await self.get(username.decode() if isinstance(username, bytes) else str(username))
+
+    async def presence(self, username: str) -> Presence:
+        raw = await self.redis.hget(PRESENCE_KEY, username)
+        return Presence(**json.loads(raw)) if raw else Presence()
+
+    async def all_presence(self) -> dict[str, Presence]:
+        raw = await self.redis.hgetall(PRESENCE_KEY)
+        return {(k.decode() if isinstance(k, bytes) else str(k)): Presence(**json.loads(v)) for k, v in raw.items()}
+
+    async def set_state(self, username: str, state: str, call: str = "") -> Presence:
+        if state not in STATES:
+            raise AgentError(f"state must be one of {', '.join(STATES)}")
+        presence = Presence(state, time.time(), call)
+        await self.redis.hset(PRESENCE_KEY, username, json.dumps(asdict(presence)))
+        await self.redis.publish(f"hotline:agent:{username}", json.dumps({"type": "state", **asdict(presence)}))
+        return presence

@@ -1,0 +1,203 @@
+"""The agent desk's server side: accounts, login, the desk WebSocket (presence, ringing, live
+call events) and answering a queued call with the desk's WebRTC softphone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, Field
+
+from hotline.center.acd import Acd
+from hotline.center.agents import Agent, AgentDirectory, AgentError, hash_password
+from hotline.center.events import EVENTS_STREAM
+from hotline.center.store import CallStore
+from hotline.center.tickets import TicketStore
+from hotline.center.webrtc_signalling import SignallingError, request_call
+
+log = logging.getLogger(__name__)
+DISPOSITIONS = ("resolved", "follow_up", "ticket_created", "transferred", "no_answer", "other")
+
+
+class Login(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class NewAgent(BaseModel):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=100)
+    skills: list[str] = Field(default_factory=list)
+    password: str = Field(min_length=8, max_length=200)
+
+
+class CallEvents:
+    """Reads the event stream once and hands each call's events to whoever watches that call."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.redis = client
+        self.watchers: dict[str, set[Callable[[dict[str, Any]], None]]] = {}
+
+    def watch(self, call: str, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        self.watchers.setdefault(call, set()).add(callback)
+        return lambda: self.watchers.get(call, set()).discard(callback)
+
+    async def run(self) -> None:
+        last = "$"
+        while True:
+            try:
+                batches: Any = await self.redis.xread({EVENTS_STREAM: last}, block=1000, count=200)
+            except (aioredis.RedisError, OSError):
+                await asyncio.sleep(1.0)
+                continue
+            for _stream, entries in batches or []:
+                for entry_id, fields in entries:
+                    last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                    decoded = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+                               for k, v in fields.items()}
+                    call = decoded.get("call_id", "")
+                    for callback in list(self.watchers.get(call, ())):
+                        callback({"type": decoded.get("type"), "call_id": call, "ts": float(decoded.get("ts", 0)),
+                                  **json.loads(decoded.get("data", "{}"))})
+
+
+def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events: CallEvents, store: CallStore,
+                tickets: TicketStore | None) -> APIRouter:
+    router = APIRouter(tags=["agents"])
+
+    async def agent_for(token: str) -> Agent:
+        agent = await agents.by_token(token)
+        if agent is None:
+            raise HTTPException(status_code=401, detail="log in again")
+        return agent
+
+    @router.post("/api/agent/login")
+    async def login(body: Login) -> dict[str, Any]:
+        try:
+            token = await agents.login(body.username, body.password)
+        except AgentError as exc:
+            raise HTTPException(status_code=401, detail=str(exc)) from exc
+        agent = await agents.get(body.username)
+        assert agent is not None
+        return {"token": token, "agent": agent.public()}
+
+    @router.get("/api/agents")
+    async def list_agents() -> list[dict[str, Any]]:
+        """Accounts with their presence (state, since, call)."""
+        presence = await agents.all_presence()
+        return [{**a.public(), "presence": _presence(presence, a.username)} for a in await agents.all()]
+
+    @router.post("/api/agents", status_code=201)
+    async def create_agent(body: NewAgent) -> dict[str, Any]:
+        if await agents.get(body.username) is not None:
+            raise HTTPException(status_code=409, detail=f"agent {body.username!r} exists")
+        agent = Agent(body.username, body.name, body.skills, hash_password(body.password))
+        await agents.save(agent)
+        return agent.public()
+
+    @router.get("/api/agent/calls/{call_id}/context")
+    async def call_context(call_id: str, token: str = Query(...)) -> dict[str, Any]:
+        """What the desk shows about a caller: the call so far, previous calls, open tickets."""
+        await agent_for(token)
+        record = store.get(call_id)
+        if record is None:
+            raise HTTPException(status_code=404, detail="no such call")
+        caller = record.get("from_uri", "")
+        previous = [c for c in store.recent(200) if c.get("from_uri") == caller and c["id"] != call_id][:10]
+        open_tickets = [t.to_dict() for t in (tickets.list("open", 200) if tickets else []) if t.caller == caller]
+        return {"call": record, "previous_calls": [
+            {"id": c["id"], "started_at": c["started_at"], "outcome": c.get("outcome"), "agent": c.get("agent"),
+             "path_end": (c.get("ivr_path") or [""])[-1]} for c in previous], "tickets": open_tickets}
+
+    @router.websocket("/ws/agent")
+    async def desk_socket(ws: WebSocket, token: str = Query(...)) -> None:
+        agent = await agents.by_token(token)
+        if agent is None:
+            await ws.close(code=4401, reason="log in again")
+            return
+        await ws.accept()
+        me = agent.username
+        outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(1000)
+        unwatch: list[Callable[[], None]] = []
+
+        def on_call_event(event: dict[str, Any]) -> None:
+            with contextlib.suppress(asyncio.QueueFull):
+                outbox.put_nowait({"type": "call_event", "event": event})
+
+        pubsub = client.pubsub()
+        await pubsub.subscribe(f"hotline:agent:{me}")
+
+        async def forward_agent_channel() -> None:
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is not None and message.get("type") == "message":
+                    outbox.put_nowait(json.loads(message["data"]))
+
+        async def send_loop() -> None:
+            while True:
+                await ws.send_json(await outbox.get())
+
+        tasks = [asyncio.create_task(forward_agent_channel()), asyncio.create_task(send_loop())]
+        presence = await agents.presence(me)
+        if presence.state == "offline":
+            presence = await agents.set_state(me, "away")
+        outbox.put_nowait({"type": "hello", "agent": agent.public(), "state": presence.state, "call": presence.call})
+        try:
+            while True:
+                message = await ws.receive_json()
+                kind = message.get("type")
+                if kind == "state" and message.get("state") in ("available", "away"):
+                    await agents.set_state(me, str(message["state"]))
+                elif kind == "answer":
+                    reply = await _answer(me, str(message.get("call", "")), str(message.get("sdp", "")))
+                    if "sdp" in reply:
+                        unwatch.append(events.watch(str(message["call"]), on_call_event))
+                    outbox.put_nowait({"type": "answered", **reply})
+                elif kind == "wrapup":
+                    call = str(message.get("call", ""))
+                    disposition = str(message.get("disposition", "other"))
+                    if disposition not in DISPOSITIONS:
+                        outbox.put_nowait({"type": "error", "detail": f"disposition must be one of {DISPOSITIONS}"})
+                        continue
+                    store.annotate(call, "wrapup", {"agent": me, "disposition": disposition,
+                                                    "notes": str(message.get("notes", ""))[:4000]})
+                    await agents.set_state(me, "available")
+                elif kind == "ended":
+                    await agents.set_state(me, "wrap_up", str(message.get("call", "")))
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            for stop in unwatch:
+                stop()
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await pubsub.unsubscribe()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(Exception):
+                await agents.set_state(me, "offline")
+
+    async def _answer(agent: str, call: str, sdp: str) -> dict[str, Any]:
+        entry = await acd.answer(call, agent)
+        if entry is None:
+            return {"error": "this call is no longer ringing for you", "call": call}
+        try:
+            answer = await request_call(client, str(entry["worker"]), sdp, agent, bridge=call)
+        except SignallingError as exc:
+            await agents.set_state(agent, "available")
+            return {"error": str(exc), "call": call}
+        await agents.set_state(agent, "on_call", call)
+        return {"call": call, "sdp": answer["sdp"]}
+
+    return router
+
+
+def _presence(presence: dict[str, Any], username: str) -> dict[str, Any]:
+    p = presence.get(username)
+    return {"state": p.state, "since": p.since, "call": p.call} if p else {"state": "offline", "since": 0, "call": ""}

@@ -1,0 +1,147 @@
+"""The agent desk page: log in, go available, take ringing calls with the WebRTC softphone, see
+who is calling and why, follow the two-sided transcript live, and wrap up."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from hotline.web.pages import page
+
+
+def desk_page_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/desk", response_class=HTMLResponse, include_in_schema=False)
+    async def desk() -> str:
+        return page("Agent desk", _BODY, _SCRIPT)
+
+    return router
+
+
+_BODY = """
+<h1>Agent desk</h1>
+<section id="login-panel">
+  <input id="username" placeholder="user name" autocomplete="username">
+  <input id="password" type="password" placeholder="password" autocomplete="current-password">
+  <button id="login">Log in</button> <span id="login-error" class="error"></span>
+</section>
+<section id="desk" hidden>
+  <p><b id="me"></b> &middot; status <span id="state" data-state="offline">offline</span>
+    <button id="go-available">Available</button> <button id="go-away">Away</button></p>
+  <div id="ringing" hidden style="background:#fff4d6;padding:.6rem;border:1px solid #e8b300">
+    <b>Incoming call</b> <span id="ring-info"></span> <button id="answer">Answer</button>
+  </div>
+  <div id="call-panel" hidden>
+    <p><b>Caller</b> <span id="caller"></span> <button id="hangup">Hang up</button>
+      <span id="call-state" data-state=""></span></p>
+    <table><tbody id="context"></tbody></table>
+    <h3>Previous calls</h3><ul id="previous"></ul>
+    <h3>Open tickets</h3><ul id="tickets"></ul>
+    <h3>Transcript</h3><ol id="transcript"></ol>
+  </div>
+  <div id="wrapup" hidden>
+    <h3>Wrap-up</h3>
+    <select id="disposition"><option>resolved</option><option>follow_up</option><option>ticket_created</option>
+      <option>transferred</option><option>other</option></select>
+    <textarea id="notes" rows="3" cols="50" placeholder="notes"></textarea>
+    <button id="wrapup-done">Done</button>
+  </div>
+  <audio id="remote" autoplay></audio>
+</section>
+"""
+
+_SCRIPT = """
+let token = null, ws = null, pc = null, currentCall = null;
+const $ = id => document.getElementById(id);
+const esc = s => String(s).replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
+function setState(s) { $('state').textContent = s; $('state').dataset.state = s; }
+$('login').onclick = async () => {
+  const r = await fetch('/api/agent/login', {method: 'POST', headers: {'content-type': 'application/json'},
+    body: JSON.stringify({username: $('username').value, password: $('password').value})});
+  const body = await r.json();
+  if (!r.ok) { $('login-error').textContent = body.detail; return; }
+  token = body.token;
+  $('me').textContent = body.agent.name;
+  $('login-panel').hidden = true; $('desk').hidden = false;
+  connect();
+};
+function connect() {
+  ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/agent?token=${token}`);
+  ws.onmessage = ev => handle(JSON.parse(ev.data));
+  ws.onclose = () => setState('offline');
+}
+const send = m => ws.send(JSON.stringify(m));
+$('go-available').onclick = () => send({type: 'state', state: 'available'});
+$('go-away').onclick = () => send({type: 'state', state: 'away'});
+function handle(m) {
+  if (m.type === 'hello' || m.type === 'state') setState(m.state);
+  if (m.type === 'ring') {
+    currentCall = m.call;
+    $('ring-info').textContent = `${m.context.caller || ''} queue ${m.queue}, waited ${m.waited_s} s`;
+    $('ringing').hidden = false; $('ringing').dataset.call = m.call;
+  }
+  if (m.type === 'ring_cancelled') { $('ringing').hidden = true; }
+  if (m.type === 'answered') {
+    if (m.error) { $('ringing').hidden = true; alert(m.error); return; }
+    pc.setRemoteDescription({type: 'answer', sdp: m.sdp});
+    showCall(m.call);
+  }
+  if (m.type === 'call_event') onCallEvent(m.event);
+}
+function waitIce(pc) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise(resolve => {
+    pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
+    setTimeout(resolve, 3000);
+  });
+}
+$('answer').onclick = async () => {
+  $('ringing').hidden = true;
+  const stream = await navigator.mediaDevices.getUserMedia(
+    {audio: {echoCancellation: false, noiseSuppression: false, autoGainControl: false}});
+  pc = new RTCPeerConnection();
+  stream.getTracks().forEach(t => pc.addTrack(t, stream));
+  pc.ontrack = ev => { $('remote').srcObject = new MediaStream([ev.track]); };
+  pc.onconnectionstatechange = () => {
+    $('call-state').textContent = pc.connectionState; $('call-state').dataset.state = pc.connectionState;
+    if (['failed', 'closed', 'disconnected'].includes(pc.connectionState)) callEnded();
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitIce(pc);
+  send({type: 'answer', call: currentCall, sdp: pc.localDescription.sdp});
+};
+async function showCall(call) {
+  $('call-panel').hidden = false; $('transcript').innerHTML = '';
+  const r = await fetch(`/api/agent/calls/${call}/context?token=${token}`);
+  if (!r.ok) return;
+  const ctx = await r.json();
+  $('caller').textContent = ctx.call.from_uri;
+  const rows = [['IVR path', (ctx.call.ivr_path || []).join(' > ')],
+    ...Object.entries(ctx.call.variables || {}).filter(([k]) => !k.endsWith('_zh')).sort()];
+  $('context').innerHTML = rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td data-var="${esc(k)}">${esc(v)}</td></tr>`).join('');
+  $('previous').innerHTML = ctx.previous_calls.map(c =>
+    `<li>${new Date(c.started_at * 1000).toLocaleString()} ${esc(c.outcome || '')} ${esc(c.agent || '')}</li>`).join('');
+  $('tickets').innerHTML = ctx.tickets.map(t => `<li>${esc(t.ref)} ${esc(t.type)} ${esc(t.description)}</li>`).join('');
+}
+function onCallEvent(e) {
+  if (e.type === 'transcript.final') {
+    const li = document.createElement('li');
+    li.dataset.speaker = e.speaker;
+    li.textContent = `${e.speaker}: ${e.text}`;
+    $('transcript').appendChild(li);
+  }
+  if (e.type === 'call.ended') callEnded();
+}
+function callEnded() {
+  if (!currentCall || !$('wrapup').hidden) return;
+  if (pc) pc.close();
+  send({type: 'ended', call: currentCall});
+  $('wrapup').hidden = false;
+}
+$('hangup').onclick = () => callEnded();
+$('wrapup-done').onclick = () => {
+  send({type: 'wrapup', call: currentCall, disposition: $('disposition').value, notes: $('notes').value});
+  $('wrapup').hidden = true; $('call-panel').hidden = true; currentCall = null; pc = null;
+};
+"""

@@ -1,0 +1,118 @@
+"""An agent in a real headless Chromium takes a SIPp caller that asked for an agent in the IVR:
+the desk rings, the agent answers with the WebRTC softphone, audio flows both ways through the
+worker's bridge, and the call record has transcript lines for both speakers."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import synthesize
+from tests.e2e.test_browser_caller import CHROMIUM_FLAGS
+from tests.support.rtp_pcap import Clip, Digit, build_pcap, g711_rms_dbfs, read_rtp, read_wav_8k
+from tests.support.server import REPO, ServerProcess
+from tests.support.sipp import fill_scenario, run_sipp
+from tests.support.tools import require
+
+MONDAY_MORNING = "2026-11-23T10:00:00+00:00"
+
+
+@pytest.fixture(scope="module")
+def desk_server(tmp_path_factory: pytest.TempPathFactory, _tools_present: None) -> Iterator[ServerProcess]:
+    require("chromium")
+    server = ServerProcess(tmp_path_factory.mktemp("desk"), workers=1, flows=REPO / "flows",
+                           settings_yaml=f"clock: '{MONDAY_MORNING}'\nring_timeout_s: 20\n").start()
+    yield server
+    assert server.stop() == 0, server.tail()
+
+
+def agent_microphone(workdir: Path) -> Path:
+    """Alice's fake microphone: a greeting, then a pause (Chromium loops the file)."""
+    sox = require("sox")
+    said = synthesize("Hello, this is Alice from the parcel hotline. How can I help you?", workdir / "alice.wav",
+                      rate=48000)
+    gap = workdir / "gap.wav"
+    subprocess.run([sox, "-n", "-r", "48000", "-c", "1", "-b", "16", str(gap), "trim", "0", "2.5"], check=True)
+    out = workdir / "alice-mic.wav"
+    subprocess.run([sox, str(gap), str(said), str(gap), str(out)], check=True)
+    return out
+
+
+def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: ServerProcess, workdir: Path) -> None:
+    caller_said = synthesize("My parcel arrived damaged and the box was crushed", workdir / "caller.wav")
+    pcap = workdir / "caller.pcap"
+    # 1 = English, 0 = an agent (both typed ahead during the welcome); the caller speaks at 24 s
+    build_pcap(pcap, 34.0, [Clip(24.0, read_wav_8k(caller_said))], [Digit(1.0, "1"), Digit(1.5, "0")])
+    scenario = fill_scenario("bye_waiter.xml", workdir, PCAP=pcap, BYE_TIMEOUT_MS=90000)
+    capture = workdir / "caller-heard.pcap"
+    result: dict[str, Any] = {}
+
+    def caller() -> None:
+        result["run"] = run_sipp(scenario, f"127.0.0.1:{desk_server.sip_port}", workdir, timeout_s=120,
+                                 capture=capture)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=require("chromium"), headless=True,
+                                    args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={agent_microphone(workdir)}"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{desk_server.base_url}/desk")
+            page.fill("#username", "alice")
+            page.fill("#password", "alice-demo")
+            page.click("#login")
+            page.wait_for_selector("#state[data-state=away]")
+            page.click("#go-available")
+            page.wait_for_selector("#state[data-state=available]")
+            agents = {a["username"]: a for a in desk_server.get("/api/agents")}
+            assert agents["alice"]["presence"]["state"] == "available"
+
+            thread = threading.Thread(target=caller)
+            thread.start()
+            page.wait_for_selector("#ringing:not([hidden])", timeout=40000)
+            assert page.text_content("#state") == "ringing"
+            page.click("#answer")
+            page.wait_for_selector("#call-state[data-state=connected]", timeout=20000)
+            connected_at = time.time()
+            page.wait_for_selector("#state[data-state=on_call]")
+            assert "parcel hotline" not in (page.text_content("#caller") or "")  # the caller's number, not ours
+            assert "+15550100" in (page.text_content("#caller") or "")
+            page.wait_for_selector("#transcript li[data-speaker=caller]", timeout=45000)
+            page.wait_for_selector("#transcript li[data-speaker=agent]", timeout=20000)
+            page.click("#hangup")
+            page.wait_for_selector("#wrapup:not([hidden])")
+            page.select_option("#disposition", "ticket_created")
+            page.fill("#notes", "Damaged parcel, refund requested")
+            page.click("#wrapup-done")
+            page.wait_for_selector("#state[data-state=available]")
+            hung_up_at = time.time()
+        finally:
+            browser.close()
+    thread.join(150)
+    run = result["run"]
+    assert run.returncode == 0, f"sipp failed: {run.stdout[-1500:]} {run.errors()} {desk_server.tail()}"
+
+    calls = [c for c in desk_server.get("/api/calls", limit=5) if c.get("agent") == "alice"]
+    assert calls, desk_server.get("/api/calls", limit=5)
+    record = desk_server.get(f"/api/calls/{calls[0]['id']}")
+    assert record["status"] == "completed" and record["end_reason"] == "agent_hangup"
+    assert record["transfers"][0]["result"] == "answered" and record["transfers"][0]["queue"] == "general"
+    speakers = {s["speaker"] for s in record["transcript"]}
+    assert speakers == {"caller", "agent"}, record["transcript"]
+    caller_text = " ".join(s["text"] for s in record["transcript"] if s["speaker"] == "caller").lower()
+    agent_text = " ".join(s["text"] for s in record["transcript"] if s["speaker"] == "agent").lower()
+    assert "damaged" in caller_text and ("alice" in agent_text or "help" in agent_text), record["transcript"]
+    assert record["wrapup"] == {"agent": "alice", "disposition": "ticket_created",
+                                "notes": "Damaged parcel, refund requested"}
+    assert "agent" in record["recordings"]
+
+    # SIPp heard the agent's microphone once the call was bridged
+    bridged = [p for p in read_rtp(capture) if connected_at + 1.0 < p.time < hung_up_at - 1.0]
+    assert len(bridged) > 200, len(bridged)
+    assert g711_rms_dbfs(bridged) > -40.0, "the caller did not hear the agent"
