@@ -66,6 +66,7 @@ class Presence:
     state: str = "offline"
     since: float = field(default_factory=time.time)
     call: str = ""  # the call ringing or connected
+    previous: str = ""  # the state before going offline: restored when the desk reconnects soon
 
 
 def load_agents_file(path: Path) -> list[Agent]:
@@ -120,6 +121,22 @@ class AgentDirectory:
             return None
         return await self.get(username.decode() if isinstance(username, bytes) else str(username))
 
+    async def disconnected(self, username: str) -> None:
+        """The desk went away (closed, network, server restart): offline, remembering the state."""
+        current = await self.presence(username)
+        if current.state != "offline":
+            keep = current.state if current.state in ("available", "away") else "available"
+            await self.set_state(username, "offline", previous=keep)
+
+    async def reconnected(self, username: str, within_s: float = 300.0) -> Presence:
+        """A desk connected: back to the state it had if it was gone only briefly, else away."""
+        current = await self.presence(username)
+        if current.state != "offline":
+            return current
+        if current.previous and time.time() - current.since < within_s:
+            return await self.set_state(username, current.previous)
+        return await self.set_state(username, "away")
+
     async def presence(self, username: str) -> Presence:
         raw = await self.redis.hget(PRESENCE_KEY, username)
         return Presence(**json.loads(raw)) if raw else Presence()
@@ -128,10 +145,10 @@ class AgentDirectory:
         raw = await self.redis.hgetall(PRESENCE_KEY)
         return {(k.decode() if isinstance(k, bytes) else str(k)): Presence(**json.loads(v)) for k, v in raw.items()}
 
-    async def set_state(self, username: str, state: str, call: str = "") -> Presence:
+    async def set_state(self, username: str, state: str, call: str = "", previous: str = "") -> Presence:
         if state not in STATES:
             raise AgentError(f"state must be one of {', '.join(STATES)}")
-        presence = Presence(state, time.time(), call)
+        presence = Presence(state, time.time(), call, previous)
         await self.redis.hset(PRESENCE_KEY, username, json.dumps(asdict(presence)))
         await self.redis.publish(f"hotline:agent:{username}", json.dumps({"type": "state", **asdict(presence)}))
         return presence

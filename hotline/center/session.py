@@ -321,7 +321,10 @@ class CallSession:
                 if self.agent is None:  # with an agent on the line the call goes on until one side hangs up
                     self._hangup_when_idle = True
                 self.record.end_reason = action.reason
-        self.record.ivr_path = list(self.engine.path)
+        if len(self.engine.path) != len(self.record.ivr_path):  # the caller moved on: keep the record current
+            self.record.ivr_path = list(self.engine.path)
+            self.record.variables = dict(self.engine.variables)
+            self.deps.store.save(self.record)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

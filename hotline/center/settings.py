@@ -54,8 +54,11 @@ class Settings:
     post_call_transcription: bool = True  # re-transcribe recordings with Whisper after each call
     # where IVR `lookup` nodes get their data (see hotline.ivr.lookups.build_sources); relative
     # files resolve against the directory the server starts in
-    data_sources: dict[str, Any] = field(default_factory=lambda: {"parcels": {"type": "parcels",
-                                                                              "file": "config/parcels.yaml"}})
+    data_sources: dict[str, Any] = field(default_factory=lambda: {
+        "parcels": {"type": "parcels", "file": "config/parcels.yaml"},
+        "customers": {"type": "customers", "file": "config/customers.yaml"}})
+    # what the agent desk shows as the caller's custom fields: a lookup by the caller's number
+    crm: dict[str, str] = field(default_factory=lambda: {"source": "customers", "operation": "customer"})
     # agents: accounts seeded from this file; ACD queues (per name, or "default"): max_wait_s,
     # announce_every_s, average_handle_s; ring_timeout_s before the next agent is tried
     agents_file: Path = Path("config/agents.yaml")

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 import uvicorn
@@ -20,6 +21,7 @@ from hotline.asr.whisper_engine import WhisperRecognizer
 from hotline.center.acd import Acd
 from hotline.center.agents import AgentDirectory, load_agents_file
 from hotline.center.events import EventPublisher, redis_client
+from hotline.center.flow_services import ivr_sources
 from hotline.center.postcall import PostCallTranscriber
 from hotline.center.processes import Child, ProcessError, wait_until
 from hotline.center.redis_server import EmbeddedRedis
@@ -110,15 +112,23 @@ class Supervisor:
                 added = await agents.seed(load_agents_file(s.agents_file))
                 log.info("agents", extra={"file": str(s.agents_file), "added": added})
             for username in (await agents.all_presence()):  # no desk is connected to a server just started
-                await agents.set_state(username, "offline")
+                await agents.disconnected(username)  # desks that reconnect soon get their state back
             acd = Acd(client, agents, s.ring_timeout_s)
             call_events = CallEvents(client)
             background = [asyncio.create_task(acd.run(), name="acd"),
                           asyncio.create_task(call_events.run(), name="call-events")]
+            sources = ivr_sources(s)
+            crm_source = sources.get(s.crm.get("source", ""))
+
+            async def crm(caller: str) -> dict[str, Any]:
+                if crm_source is None:
+                    return {}
+                return await crm_source.lookup(s.crm.get("operation", "customer"), {"caller": caller})
+
             app = create_app(AppState(store, client, s.sip, edge.listening, engine,
                                       "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language,
                                       s.data, registry, SqliteTicketStore(s.data / "tickets.db"), agents, acd,
-                                      call_events))
+                                      call_events, crm))
             http_host, http_port = s.http_hostport
             server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
                                                    access_log=False, lifespan="off"))

@@ -481,6 +481,11 @@ def build_sources(config: Mapping[str, Any], base_dir: Path) -> dict[str, DataSo
             sources[name] = _parcel_source(name, spec, base_dir)
         elif kind == "http":
             sources[name] = _http_source(name, spec)
+        elif kind == "customers":
+            from hotline.ivr.customers import CustomerDirectory
+
+            file = Path(str(spec.get("file", "")))
+            sources[name] = CustomerDirectory.from_file(file if file.is_absolute() else base_dir / file, name)
         else:
-            raise ValueError(f"data_sources.{name}: type must be 'parcels' or 'http'")
+            raise ValueError(f"data_sources.{name}: type must be 'parcels', 'customers' or 'http'")
     return sources

@@ -20,7 +20,7 @@ from hotline.center.events import WORKERS_KEY
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
 from hotline.ivr.registry import FlowRegistry
-from hotline.web.desk_api import CallEvents, desk_router
+from hotline.web.desk_api import CallEvents, CustomerLookup, desk_router
 from hotline.web.desk_page import desk_page_router
 from hotline.web.flows_api import flows_router
 from hotline.web.softphone import softphone_router
@@ -41,6 +41,7 @@ class AppState:
     agents: AgentDirectory | None = None
     acd: Acd | None = None
     call_events: CallEvents | None = None
+    crm: CustomerLookup | None = None
 
 
 class Health(BaseModel):
@@ -113,6 +114,6 @@ def create_app(state: AppState) -> FastAPI:
         app.include_router(tickets_router(state.tickets))
     if state.agents is not None and state.acd is not None and state.call_events is not None:
         app.include_router(desk_router(state.redis, state.agents, state.acd, state.call_events, state.store,
-                                       state.tickets))
+                                       state.tickets, state.crm))
         app.include_router(desk_page_router())
     return app

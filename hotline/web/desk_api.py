@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -67,8 +67,11 @@ class CallEvents:
                                   **json.loads(decoded.get("data", "{}"))})
 
 
+CustomerLookup = Callable[[str], Awaitable[dict[str, Any]]]
+
+
 def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events: CallEvents, store: CallStore,
-                tickets: TicketStore | None) -> APIRouter:
+                tickets: TicketStore | None, crm: CustomerLookup | None = None) -> APIRouter:
     router = APIRouter(tags=["agents"])
 
     async def agent_for(token: str) -> Agent:
@@ -111,7 +114,13 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
         caller = record.get("from_uri", "")
         previous = [c for c in store.recent(200) if c.get("from_uri") == caller and c["id"] != call_id][:10]
         open_tickets = [t.to_dict() for t in (tickets.list("open", 200) if tickets else []) if t.caller == caller]
-        return {"call": record, "previous_calls": [
+        customer: dict[str, Any] = {}
+        if crm is not None:
+            try:
+                customer = await asyncio.wait_for(crm(caller), 3.0)
+            except Exception as exc:  # noqa: BLE001 (the desk works without CRM fields; it says why)
+                customer = {"error": type(exc).__name__}
+        return {"call": record, "customer": customer, "previous_calls": [
             {"id": c["id"], "started_at": c["started_at"], "outcome": c.get("outcome"), "agent": c.get("agent"),
              "path_end": (c.get("ivr_path") or [""])[-1]} for c in previous], "tickets": open_tickets}
 
@@ -144,9 +153,7 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
                 await ws.send_json(await outbox.get())
 
         tasks = [asyncio.create_task(forward_agent_channel()), asyncio.create_task(send_loop())]
-        presence = await agents.presence(me)
-        if presence.state == "offline":
-            presence = await agents.set_state(me, "away")
+        presence = await agents.reconnected(me)
         outbox.put_nowait({"type": "hello", "agent": agent.public(), "state": presence.state, "call": presence.call})
         try:
             while True:
@@ -181,7 +188,7 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
                 await pubsub.unsubscribe()
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
             with contextlib.suppress(Exception):
-                await agents.set_state(me, "offline")
+                await agents.disconnected(me)
 
     async def _answer(agent: str, call: str, sdp: str) -> dict[str, Any]:
         entry = await acd.answer(call, agent)

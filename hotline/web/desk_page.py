@@ -69,7 +69,10 @@ $('login').onclick = async () => {
 function connect() {
   ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/agent?token=${token}`);
   ws.onmessage = ev => handle(JSON.parse(ev.data));
-  ws.onclose = () => setState('offline');
+  ws.onclose = ev => {  // the server restarted or the network dropped: reconnect, state is restored
+    setState('offline');
+    if (ev.code !== 4401) setTimeout(connect, 2000);
+  };
 }
 const send = m => ws.send(JSON.stringify(m));
 $('go-available').onclick = () => send({type: 'state', state: 'available'});
@@ -117,7 +120,8 @@ async function showCall(call) {
   if (!r.ok) return;
   const ctx = await r.json();
   $('caller').textContent = ctx.call.from_uri;
-  const rows = [['IVR path', (ctx.call.ivr_path || []).join(' > ')],
+  const custom = Object.entries(ctx.customer || {}).filter(([k]) => k !== 'found').map(([k, v]) => [`crm.${k}`, v]);
+  const rows = [...custom, ['IVR path', (ctx.call.ivr_path || []).join(' > ')],
     ...Object.entries(ctx.call.variables || {}).filter(([k]) => !k.endsWith('_zh')).sort()];
   $('context').innerHTML = rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td data-var="${esc(k)}">${esc(v)}</td></tr>`).join('');
   $('previous').innerHTML = ctx.previous_calls.map(c =>

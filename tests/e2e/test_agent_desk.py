@@ -83,6 +83,10 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
             page.wait_for_selector("#state[data-state=on_call]")
             assert "parcel hotline" not in (page.text_content("#caller") or "")  # the caller's number, not ours
             assert "+15550100" in (page.text_content("#caller") or "")
+            # custom fields from the CRM lookup (config/customers.yaml) and what the IVR collected
+            page.wait_for_selector("td[data-var='crm.name']")
+            assert page.text_content("td[data-var='crm.name']") in ("Sam Taylor", "Li Na")
+            assert page.text_content("td[data-var='choice']") == "agent"
             page.wait_for_selector("#transcript li[data-speaker=caller]", timeout=45000)
             page.wait_for_selector("#transcript li[data-speaker=agent]", timeout=20000)
             page.click("#hangup")
