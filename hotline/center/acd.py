@@ -35,11 +35,11 @@ def score(priority: int, enqueued_at: float) -> float:
 
 
 async def enqueue(client: aioredis.Redis, call: str, worker: str, queue: str, skill: str, priority: int,
-                  context: dict[str, str]) -> None:
-    """Worker side: ask for an agent."""
+                  context: dict[str, str], agent: str = "") -> None:
+    """Worker side: ask for an agent (with `agent`: that agent only, e.g. a transfer from the desk)."""
     await client.rpush(REQUESTS_KEY, json.dumps({"op": "enqueue", "call": call, "worker": worker, "queue": queue,
                                                  "skill": skill, "priority": priority, "context": context,
-                                                 "at": time.time()}))
+                                                 "agent": agent, "at": time.time()}))
 
 
 async def cancel(client: aioredis.Redis, call: str, reason: str) -> None:
@@ -131,7 +131,8 @@ class Acd:
                 presence = await self.agents.all_presence()
                 log.info("acd: ring timed out", extra={"call": call, "agent": missed})
             candidates = [(p.since, name) for name, p in presence.items()
-                          if p.state == "available" and name in agents and agents[name].has_skill(data["skill"])]
+                          if p.state == "available" and name in agents and agents[name].has_skill(data["skill"])
+                          and data.get("agent") in (None, "", name)]
             fresh = [c for c in candidates if c[1] not in data["tried"]]
             if not fresh and candidates:
                 data["tried"] = []  # everyone missed it once: start again

@@ -39,8 +39,9 @@ class QueueDirectory:
     def config(self, queue: str) -> QueueConfig:
         return self._configs.get(queue) or self._configs.get("default") or QueueConfig()
 
-    async def enqueue(self, call: str, worker: str, action: Transfer, context: dict[str, str]) -> None:
-        await acd.enqueue(self.redis, call, worker, action.queue, action.skill, action.priority, context)
+    async def enqueue(self, call: str, worker: str, action: Transfer, context: dict[str, str],
+                      agent: str = "") -> None:
+        await acd.enqueue(self.redis, call, worker, action.queue, action.skill, action.priority, context, agent)
 
     async def cancel(self, call: str, reason: str) -> None:
         try:

@@ -115,6 +115,10 @@ class CallSession:
         self._agent_recorder: WavRecorder | None = None
         self._agent_pipeline: SpeechPipeline | None = None
         self._started = time.monotonic()
+        self._held = False
+        self._hold_task: asyncio.Task[None] | None = None
+        self._agent_watch: asyncio.Task[None] | None = None
+        self._agents_seen = 0
 
     async def run(self) -> CallRecord:
         rec, deps, leg = self.record, self.deps, self.leg
@@ -188,16 +192,19 @@ class CallSession:
         self._recorder.write(pcm)
         if self._voicemail is not None:
             self._voicemail.write(pcm)
-        if self.agent is not None:
+        if self.agent is not None and not self._held:
             self.agent.playout.push_live(pcm)  # the caller, to the agent
 
     def _on_agent_audio(self, pcm: bytes) -> None:
         if self._agent_recorder is not None:
             self._agent_recorder.write(pcm)
-        self.leg.playout.push_live(pcm)  # the agent, to the caller
+        if not self._held:
+            self.leg.playout.push_live(pcm)  # the agent, to the caller
 
-    async def _wait_for_agent(self, action: Transfer) -> None:
-        """Queue for an agent: position announcements while waiting; overflow after the maximum wait."""
+    async def _wait_for_agent(self, action: Transfer, target: str = "", from_desk: bool = False) -> None:
+        """Queue for an agent: position announcements while waiting; overflow after the maximum wait.
+        From the IVR a failure takes the flow's path; after a transfer from the desk the caller is
+        told nobody can take the call and the call ends."""
         queues = self.deps.queues
         assert queues is not None
         rec = self.record
@@ -209,10 +216,10 @@ class CallSession:
         if not await queues.staffed(action.skill):  # nobody at work with that skill: no point waiting
             entry.update(result="no_agents", waited_s=0.0)
             self.deps.publisher.publish("call.transfer", rec.id, queue=action.queue, result="no_agents")
-            self._inbox.put_nowait(TransferDone(action.token, False, "no_agents"))
+            await self._no_agent(action, "no_agents", from_desk)
             return
         context = {k: v for k, v in action.context.items() if k in _AGENT_CONTEXT or k.startswith("parcel.")}
-        await queues.enqueue(rec.id, self.deps.worker_id, action, {**context, "caller": rec.from_uri})
+        await queues.enqueue(rec.id, self.deps.worker_id, action, {**context, "caller": rec.from_uri}, target)
         self.deps.publisher.publish("call.queued", rec.id, queue=action.queue, skill=action.skill)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + config.max_wait_s
@@ -232,7 +239,7 @@ class CallSession:
             if loop.time() >= deadline:
                 entry.update(result="overflow", waited_s=round(time.time() - queued_at, 1))
                 await queues.cancel(rec.id, "overflow")
-                self._inbox.put_nowait(TransferDone(action.token, False, "max_wait"))
+                await self._no_agent(action, "max_wait", from_desk)
                 return
             if loop.time() >= next_announcement and not self.leg.playout.playing:
                 place = await queues.position(rec.id)
@@ -247,26 +254,92 @@ class CallSession:
                         log.exception("queue announcement unavailable", extra={"call": rec.id})
                 next_announcement = loop.time() + config.announce_every_s
 
+    async def _no_agent(self, action: Transfer, reason: str, from_desk: bool) -> None:
+        if not from_desk:
+            self._inbox.put_nowait(TransferDone(action.token, False, reason))
+            return
+        text = ("对不起，现在没有客服可以接听，请稍后再拨。再见。" if self.engine.language.startswith("zh")
+                else "Sorry, nobody can take your call right now. Please call again later. Goodbye.")
+        try:
+            pcm = await self.deps.prompts.get(text, self.engine.flow.voice(self.engine.language))
+            self.leg.play("no-agent", pcm)
+        except PromptError:
+            log.exception("prompt unavailable", extra={"call": self.record.id})
+        self._hangup_when_idle = True  # after the apology (its PromptDone wakes the main loop)
+
     def attach_agent(self, leg: CallLeg, agent: str) -> bool:
         """An agent's WebRTC leg for this call: bridge it with the caller (both ways) and transcribe it."""
         if self.agent is not None or self.leg.disconnected.is_set():
             return False
         self.agent, self.agent_name = leg, agent
         self.record.agent = agent
+        self._agents_seen += 1
         self._agent_offset_ms = int((time.monotonic() - self._started) * 1000)
         self.leg.stop_playback()
-        rel = f"recordings/{time.strftime('%Y-%m-%d')}/{self.record.id}.agent.wav"
+        party = "agent" if self._agents_seen == 1 else f"agent-{self._agents_seen}"
+        rel = f"recordings/{time.strftime('%Y-%m-%d')}/{self.record.id}.{party}.wav"
         self._agent_recorder = WavRecorder(self.deps.data_dir / rel, self.deps.rate)
-        self.record.recordings["agent"] = rel
+        self.record.recordings[party] = rel
         pipeline = self._agent_pipeline = SpeechPipeline("agent", leg.frames, self.deps.recognizer, self.deps.vad,
                                                          self._on_agent_audio, self.deps.rate)
         pipeline.start()
         self._tasks.append(asyncio.create_task(self._pump_speech(pipeline, ivr=False),
                                                name=f"agent-speech-{self.record.id}"))
-        self._tasks.append(asyncio.create_task(self._watch_agent(leg), name=f"agent-bye-{self.record.id}"))
+        self._agent_watch = asyncio.create_task(self._watch_agent(leg), name=f"agent-bye-{self.record.id}")
+        self._tasks.append(self._agent_watch)
         self.deps.publisher.publish("call.agent_connected", self.record.id, agent=agent)
         log.info("agent connected", extra={"call": self.record.id, "agent": agent})
         self._agent_ready.set()
+        return True
+
+    def hold(self, on: bool) -> None:
+        """The agent holds the caller (neither hears the other; the caller hears a hold message) or resumes."""
+        if self.agent is None or on == self._held:
+            return
+        self._held = on
+        if self._hold_task is not None:
+            self._hold_task.cancel()
+            self._hold_task = None
+        self.leg.stop_playback()
+        if on:
+            self._hold_task = asyncio.create_task(self._hold_messages(), name=f"hold-{self.record.id}")
+            self._tasks.append(self._hold_task)
+        self.deps.publisher.publish("call.hold" if on else "call.resumed", self.record.id, agent=self.agent_name)
+
+    async def _hold_messages(self) -> None:
+        text = ("请稍候，客服马上回来。" if self.engine.language.startswith("zh")
+                else "Please hold. Your agent will be back with you shortly.")
+        n = 0
+        while True:
+            try:
+                pcm = await self.deps.prompts.get(text, self.engine.flow.voice(self.engine.language))
+                n += 1
+                self.leg.play(f"held-{n}", pcm)
+            except PromptError:
+                log.exception("hold message unavailable", extra={"call": self.record.id})
+            await asyncio.sleep(15.0)
+
+    async def transfer_from_desk(self, queue: str, skill: str, agent: str = "") -> bool:
+        """The agent passes the caller on (to a queue, or to one agent): the agent's leg is released,
+        the caller waits in the queue again, and the next agent is bridged in."""
+        old, watch = self.agent, self._agent_watch
+        if old is None or self.deps.queues is None:
+            return False
+        self.hold(False)
+        if watch is not None:
+            watch.cancel()  # this agent leaving does not end the call
+        self.agent, self._agent_watch = None, None
+        self._agent_ready.clear()
+        old.hangup_call()
+        if self._agent_pipeline is not None:
+            self._spawn(self._agent_pipeline.aclose())
+        if self._agent_recorder is not None:
+            self._agent_recorder.close()
+            self._agent_recorder = None
+        self.deps.publisher.publish("call.transferred", self.record.id, by=self.agent_name, queue=queue, agent=agent)
+        context = {k: str(v) for k, v in self.engine.variables.items()}
+        self._spawn(self._wait_for_agent(Transfer(-1, queue, skill, 0, "", context), target=agent,
+                                         from_desk=True))
         return True
 
     async def _watch_agent(self, leg: CallLeg) -> None:

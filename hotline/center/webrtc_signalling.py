@@ -24,6 +24,16 @@ def offers_key(worker: str) -> str:
     return f"hotline:webrtc:offers:{worker}"
 
 
+def control_key(worker: str) -> str:
+    return f"hotline:control:{worker}"
+
+
+async def send_control(client: aioredis.Redis, worker: str, message: dict[str, Any]) -> None:
+    """App side: ask the worker holding a call to act on it (hold, resume, transfer)."""
+    await client.rpush(control_key(worker), json.dumps(message))
+    await client.expire(control_key(worker), ANSWER_TTL_S)
+
+
 def answer_key(request: str) -> str:
     return f"hotline:webrtc:answer:{request}"
 
@@ -58,22 +68,30 @@ class WebRtcIntake:
 
     def __init__(self, client: aioredis.Redis, worker: str, rate: int,
                  on_leg: Callable[[WebRtcCallLeg], None],
-                 on_agent: Callable[[WebRtcCallLeg, str, str], bool] | None = None) -> None:
+                 on_agent: Callable[[WebRtcCallLeg, str, str], bool] | None = None,
+                 on_control: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.client = client
         self.worker = worker
         self.rate = rate
         self.on_leg = on_leg
         self.on_agent = on_agent
+        self.on_control = on_control
         self.legs: set[WebRtcCallLeg] = set()
 
     async def run(self) -> None:
         while True:
             try:
-                item = await self.client.blpop([offers_key(self.worker)], timeout=1)
+                item = await self.client.blpop([offers_key(self.worker), control_key(self.worker)], timeout=1)
             except (aioredis.RedisError, OSError):
                 await asyncio.sleep(1.0)  # Redis is away: browser calls wait, SIP calls go on
                 continue
-            if item is not None:
+            if item is None:
+                continue
+            key = item[0].decode() if isinstance(item[0], bytes) else str(item[0])
+            if key == control_key(self.worker):
+                if self.on_control is not None:
+                    self.on_control(json.loads(item[1]))
+            else:
                 asyncio.create_task(self._take(json.loads(item[1])))
 
     async def _take(self, offer: dict[str, Any]) -> None:

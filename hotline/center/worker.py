@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 from hotline.asr.factory import build_recognizer
 from hotline.center.events import EventPublisher, redis_client
@@ -101,7 +102,8 @@ class Worker:
                                rate=settings.media_rate)
         endpoint.start()
         intake = self.webrtc = WebRtcIntake(redis_client(self.redis_url, timeout=5.0), self.id, settings.media_rate,
-                                            lambda leg: self._on_call(leg, deps, "webrtc"), self._on_agent)
+                                            lambda leg: self._on_call(leg, deps, "webrtc"), self._on_agent,
+                                            self._on_control)
         intake_task = asyncio.create_task(intake.run(), name="webrtc-intake")
         log.info("worker ready", extra={"worker": self.id, "sip_port": self.sip_port, "engine": recognizer.name,
                                         "model": recognizer.model, "prompts": count, "interrupted": interrupted})
@@ -151,6 +153,18 @@ class Worker:
         """An agent answered a queued call held here: bridge the agent's leg into that call."""
         session = self.by_record.get(call)
         return session is not None and session.attach_agent(leg, agent)
+
+    def _on_control(self, message: dict[str, Any]) -> None:
+        """The desk acts on a call held here: hold, resume, transfer to a queue or an agent."""
+        session = self.by_record.get(str(message.get("call", "")))
+        if session is None:
+            return
+        op = message.get("op")
+        if op in ("hold", "resume"):
+            session.hold(op == "hold")
+        elif op == "transfer":
+            asyncio.get_running_loop().create_task(session.transfer_from_desk(
+                str(message.get("queue", "general")), str(message.get("skill", "")), str(message.get("agent", ""))))
 
     async def _heartbeat(self, publisher: EventPublisher, endpoint: SipEndpoint, engine: str, model: str,
                          active: ActiveFlows, prompts: PromptCache) -> None:

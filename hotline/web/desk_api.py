@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field
 
 from hotline.center.acd import Acd
 from hotline.center.agents import Agent, AgentDirectory, AgentError, hash_password
-from hotline.center.events import EVENTS_STREAM
+from hotline.center.events import EVENTS_STREAM, LIVE_CALLS_KEY
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
-from hotline.center.webrtc_signalling import SignallingError, request_call
+from hotline.center.webrtc_signalling import SignallingError, request_call, send_control
 
 log = logging.getLogger(__name__)
 DISPOSITIONS = ("resolved", "follow_up", "ticket_created", "transferred", "no_answer", "other")
@@ -175,6 +175,21 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
                     store.annotate(call, "wrapup", {"agent": me, "disposition": disposition,
                                                     "notes": str(message.get("notes", ""))[:4000]})
                     await agents.set_state(me, "available")
+                elif kind in ("hold", "resume", "transfer"):
+                    call = str(message.get("call", ""))
+                    worker = await client.hget(LIVE_CALLS_KEY, call)
+                    if worker is None:
+                        outbox.put_nowait({"type": "error", "detail": "the call is over"})
+                        continue
+                    control = {"op": kind, "call": call, "by": me}
+                    if kind == "transfer":
+                        target_agent = str(message.get("agent", ""))
+                        if target_agent and await agents.get(target_agent) is None:
+                            outbox.put_nowait({"type": "error", "detail": f"no agent {target_agent!r}"})
+                            continue
+                        control.update(queue=str(message.get("queue") or "general"),
+                                       skill=str(message.get("skill", "")), agent=target_agent)
+                    await send_control(client, worker.decode() if isinstance(worker, bytes) else str(worker), control)
                 elif kind == "ended":
                     await agents.set_state(me, "wrap_up", str(message.get("call", "")))
         except (WebSocketDisconnect, RuntimeError):

@@ -34,6 +34,11 @@ _BODY = """
   </div>
   <div id="call-panel" hidden>
     <p><b>Caller</b> <span id="caller"></span> <button id="hangup">Hang up</button>
+      <button id="hold" data-held="no">Hold</button>
+      transfer to <select id="transfer-queue"><option value="general">general queue</option>
+        <option value="address">address queue</option></select>
+      or agent <input id="transfer-agent" size="8" placeholder="user name">
+      <button id="transfer">Transfer</button>
       <span id="call-state" data-state=""></span></p>
     <table><tbody id="context"></tbody></table>
     <h3>Previous calls</h3><ul id="previous"></ul>
@@ -91,6 +96,7 @@ function handle(m) {
     showCall(m.call);
   }
   if (m.type === 'call_event') onCallEvent(m.event);
+  if (m.type === 'error') { $('call-state').title = m.detail; }
 }
 function waitIce(pc) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
@@ -135,7 +141,7 @@ function onCallEvent(e) {
     li.textContent = `${e.speaker}: ${e.text}`;
     $('transcript').appendChild(li);
   }
-  if (e.type === 'call.ended') callEnded();
+  if (e.type === 'call.ended' || e.type === 'call.transferred') callEnded();
 }
 function callEnded() {
   if (!currentCall || !$('wrapup').hidden) return;
@@ -144,6 +150,16 @@ function callEnded() {
   $('wrapup').hidden = false;
 }
 $('hangup').onclick = () => callEnded();
+$('hold').onclick = () => {
+  const held = $('hold').dataset.held === 'yes';
+  send({type: held ? 'resume' : 'hold', call: currentCall});
+  $('hold').dataset.held = held ? 'no' : 'yes'; $('hold').textContent = held ? 'Hold' : 'Resume';
+};
+$('transfer').onclick = () => {
+  const agent = $('transfer-agent').value.trim();
+  const queue = $('transfer-queue').value;
+  send({type: 'transfer', call: currentCall, queue, skill: queue === 'address' ? 'address_change' : 'general', agent});
+};
 $('wrapup-done').onclick = () => {
   send({type: 'wrapup', call: currentCall, disposition: $('disposition').value, notes: $('notes').value});
   $('wrapup').hidden = true; $('call-panel').hidden = true; currentCall = null; pc = null;

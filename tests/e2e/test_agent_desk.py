@@ -120,3 +120,62 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
     bridged = [p for p in read_rtp(capture) if connected_at + 1.0 < p.time < hung_up_at - 1.0]
     assert len(bridged) > 200, len(bridged)
     assert g711_rms_dbfs(bridged) > -40.0, "the caller did not hear the agent"
+
+
+def login(page: Any, base: str, user: str) -> None:
+    page.goto(f"{base}/desk")
+    page.fill("#username", user)
+    page.fill("#password", f"{user}-demo")
+    page.click("#login")
+    page.wait_for_selector("#state[data-state=away]")
+    page.click("#go-available")
+    page.wait_for_selector("#state[data-state=available]")
+
+
+def test_agent_holds_then_transfers_the_caller_to_another_agent(desk_server: ServerProcess, workdir: Path) -> None:
+    pcap = workdir / "caller.pcap"
+    build_pcap(pcap, 30.0, [], [Digit(1.0, "1"), Digit(1.5, "0")])
+    scenario = fill_scenario("bye_waiter.xml", workdir, PCAP=pcap, BYE_TIMEOUT_MS=90000)
+    result: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: result.update(
+        run=run_sipp(scenario, f"127.0.0.1:{desk_server.sip_port}", workdir, timeout_s=120)))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=require("chromium"), headless=True,
+                                    args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={agent_microphone(workdir)}"])
+        try:
+            bob = browser.new_page()
+            login(bob, desk_server.base_url, "bob")
+            bob.click("#go-away")  # bob is busy with something else: the queue call goes to chen
+            bob.wait_for_selector("#state[data-state=away]")
+            chen = browser.new_page()
+            login(chen, desk_server.base_url, "chen")
+            thread.start()
+            chen.wait_for_selector("#ringing:not([hidden])", timeout=40000)
+            chen.click("#answer")
+            chen.wait_for_selector("#call-state[data-state=connected]", timeout=20000)
+            chen.click("#hold")
+            chen.wait_for_selector("#hold[data-held=yes]")
+            time.sleep(2.0)
+            chen.click("#hold")  # resume
+            bob.click("#go-available")
+            bob.wait_for_selector("#state[data-state=available]")
+            chen.fill("#transfer-agent", "bob")
+            chen.click("#transfer")
+            chen.wait_for_selector("#wrapup:not([hidden])", timeout=20000)  # chen's part is over
+            chen.click("#wrapup-done")
+            bob.wait_for_selector("#ringing:not([hidden])", timeout=30000)
+            bob.click("#answer")
+            bob.wait_for_selector("#call-state[data-state=connected]", timeout=20000)
+            time.sleep(2.0)
+            bob.click("#hangup")
+            bob.wait_for_selector("#wrapup:not([hidden])")
+            bob.click("#wrapup-done")
+        finally:
+            browser.close()
+    thread.join(150)
+    assert result["run"].returncode == 0, result["run"].errors()
+    record = next(c for c in desk_server.get("/api/calls", limit=5) if c.get("agent") == "bob")
+    record = desk_server.get(f"/api/calls/{record['id']}")
+    assert [(t.get("result"), t.get("agent")) for t in record["transfers"]] == [("answered", "chen"),
+                                                                                ("answered", "bob")]
+    assert {"caller", "agent", "agent-2"} <= set(record["recordings"]) and record["end_reason"] == "agent_hangup"
