@@ -15,68 +15,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import websockets
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaPlayer
 
 from tests.conftest import synthesize
 from tests.support.procs import tree_cpu_seconds
 from tests.support.rtp_pcap import Clip, Digit, build_pcap, read_rtp, read_wav_8k
 from tests.support.server import REPO, ServerProcess
 from tests.support.sipp import fill_scenario, run_sipp
+from tests.support.softphone_agent import SoftphoneAgent
 
 GAP_S = 0.1
-
-
-class BenchAgent:
-    def __init__(self, base: str, name: str, voice: Path) -> None:
-        self.base, self.name, self.voice = base, name, voice
-        self.arrivals: list[float] = []
-        self.bridged_at: float | None = None
-        self.pc: RTCPeerConnection | None = None
-
-    async def run(self, hold_s: float) -> None:
-        async with httpx.AsyncClient(base_url=self.base, timeout=10) as http:
-            await http.post("/api/agents", json={"username": self.name, "name": self.name, "skills": ["general"],
-                                                 "password": "bench-password"})
-            token = (await http.post("/api/agent/login", json={"username": self.name,
-                                                               "password": "bench-password"})).json()["token"]
-        url = self.base.replace("http", "ws") + f"/ws/agent?token={token}"
-        async with websockets.connect(url) as ws:
-            await ws.send(json.dumps({"type": "state", "state": "available"}))
-            async for raw in ws:
-                message = json.loads(raw)
-                if message["type"] == "ring" and self.pc is None:
-                    await self._answer(ws, message["call"])
-                elif message["type"] == "answered" and self.pc is not None and "sdp" in message:
-                    await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
-                    self.bridged_at = time.monotonic()
-                    await asyncio.sleep(hold_s)
-                    await self.pc.close()  # the agent hangs up: the caller gets a BYE
-                    return
-
-    async def _answer(self, ws: Any, call: str) -> None:
-        pc = self.pc = RTCPeerConnection()
-        track = MediaPlayer(str(self.voice), loop=True).audio
-        assert track is not None
-        pc.addTrack(track)
-
-        @pc.on("track")
-        def on_track(track: Any) -> None:
-            async def read() -> None:
-                while True:
-                    await track.recv()
-                    self.arrivals.append(time.monotonic())
-            asyncio.ensure_future(read())
-
-        await pc.setLocalDescription(await pc.createOffer())
-        await ws.send(json.dumps({"type": "answer", "call": call, "sdp": pc.localDescription.sdp}))
 
 
 def gaps(times: list[float]) -> int:
@@ -85,8 +39,10 @@ def gaps(times: list[float]) -> int:
 
 def run(calls: int, seconds: int, workdir: Path) -> dict[str, Any]:
     caller_wav = synthesize("I would like to change the delivery address of my parcel", workdir / "caller.wav")
-    agent_wav = synthesize("Of course, I can help you with that. What is the new address?", workdir / "agent.wav",
-                           rate=48000)
+    spoken = synthesize("Of course, I can help you with that. What is the new address?", workdir / "agent-raw.wav",
+                        rate=48000)
+    agent_wav = workdir / "agent.wav"  # a pause after each sentence (the file loops), as in a conversation
+    subprocess.run(["sox", str(spoken), str(agent_wav), "pad", "0", "2"], check=True)
     clips = [Clip(at, read_wav_8k(caller_wav)) for at in range(15, 15 + seconds, 8)]
     pcap = workdir / "caller.pcap"
     build_pcap(pcap, 12 + seconds, clips, [Digit(1.0, "1"), Digit(1.5, "0")])
@@ -97,18 +53,24 @@ def run(calls: int, seconds: int, workdir: Path) -> dict[str, Any]:
         cpu0, t0 = tree_cpu_seconds(server.proc.pid), time.monotonic()
         time.sleep(3.0)
         idle = (tree_cpu_seconds(server.proc.pid) - cpu0) / (time.monotonic() - t0)
-        agents = [BenchAgent(server.base_url, f"bench{i}", agent_wav) for i in range(calls)]
+        for i in range(calls):
+            httpx.post(f"{server.base_url}/api/agents", json={"username": f"bench{i}", "name": f"bench{i}",
+                                                             "skills": ["general"], "password": "bench-password"},
+                       timeout=10).raise_for_status()
+        agents = [SoftphoneAgent(server.base_url, f"bench{i}", "bench-password", agent_wav, seconds, max_calls=1)
+                  for i in range(calls)]
         scenario = fill_scenario("bye_waiter.xml", workdir, PCAP=pcap, BYE_TIMEOUT_MS=(seconds + 60) * 1000)
         capture = workdir / f"heard-{calls}.pcap"
 
         async def scenario_run() -> tuple[Any, float, float, tuple[float, float]]:
             loop = asyncio.get_running_loop()
-            agent_tasks = [asyncio.create_task(a.run(seconds)) for a in agents]
+            stop = asyncio.Event()
+            agent_tasks = [asyncio.create_task(a.run(stop)) for a in agents]
             await asyncio.sleep(1.0)
             sipp = loop.run_in_executor(None, lambda: run_sipp(scenario, f"127.0.0.1:{server.sip_port}", workdir,
                                                                calls=calls, rate=10, timeout_s=seconds + 90,
                                                                capture=capture))
-            while not all(a.bridged_at for a in agents):
+            while not all(a.bridged_at for a in agents):  # noqa: ASYNC110
                 await asyncio.sleep(0.2)
             await asyncio.sleep(2.0)  # settle
             c0, w0, wall0 = tree_cpu_seconds(server.proc.pid), time.monotonic(), time.time()  # type: ignore[union-attr]
@@ -116,6 +78,7 @@ def run(calls: int, seconds: int, workdir: Path) -> dict[str, Any]:
             cpu = (tree_cpu_seconds(server.proc.pid) - c0) / (time.monotonic() - w0)  # type: ignore[union-attr]
             wall = (wall0, time.time())
             await asyncio.gather(*agent_tasks)
+            stop.set()
             return await sipp, cpu, w0, wall
 
         result, busy, window_start, (wall0, wall1) = asyncio.run(scenario_run())
@@ -125,7 +88,7 @@ def run(calls: int, seconds: int, workdir: Path) -> dict[str, Any]:
         caller_gaps = gaps(heard)
         return {
             "calls": calls,
-            "bridged": sum(1 for a in agents if a.bridged_at),
+            "bridged": sum(len(a.calls) for a in agents),
             "sipp_ok": result.returncode == 0,
             "cpu_percent_per_bridged_call": round(max(busy - idle, 0.0) / calls * 100, 1),
             "server_cpu_percent_total": round(busy * 100, 1),
