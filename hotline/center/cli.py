@@ -71,6 +71,12 @@ def _flows_graph(args: argparse.Namespace) -> int:
     return flow_cli.graph(args.flow, args.flows, args.output)
 
 
+def _assist_eval(args: argparse.Namespace) -> int:
+    from hotline.assist.evaluate import main as evaluate_main
+
+    return evaluate_main(["--kb", str(args.kb), "--cases", str(args.cases)])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="Offline-first contact-center server.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--flows", type=Path, default=Path("flows"))
     graph.add_argument("-o", "--output", type=Path, help="write the SVG here (default: standard output)")
     graph.set_defaults(func=_flows_graph)
+    assist = sub.add_parser("assist", help="real-time knowledge suggestions")
+    asub = assist.add_subparsers(dest="assist_command", required=True)
+    ev = asub.add_parser("eval", help="measure the matcher on labelled caller utterances (prints JSON)")
+    ev.add_argument("--kb", type=Path, required=True, help="knowledge base YAML")
+    ev.add_argument("--cases", type=Path, required=True, help="cases, one JSON object per line")
+    ev.set_defaults(func=_assist_eval)
     return parser
 
 

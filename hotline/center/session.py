@@ -18,8 +18,9 @@ from hotline.asr.events import RecognitionUnavailable, SpeechStarted, Transcript
 from hotline.asr.pipeline import SpeechPipeline
 from hotline.asr.recognizer import Recognizer
 from hotline.asr.vad import VadConfig
+from hotline.center.agent_side import DISCONNECTED, AgentSide
 from hotline.center.events import EventPublisher
-from hotline.center.queueing import QueueDirectory, queue_announcement
+from hotline.center.queueing import QueueDirectory
 from hotline.center.records import CallRecord, DtmfRecord, Segment
 from hotline.center.store import CallStore
 from hotline.center.voicemail import VoicemailRecorder, beep
@@ -58,9 +59,7 @@ from hotline.telephony.recorder import WavRecorder
 
 log = logging.getLogger(__name__)
 
-_DISCONNECTED = object()
-# the call's variables an agent sees on the desk (besides parcel.*)
-_AGENT_CONTEXT = ("lang", "parcel_number", "problem", "transfer_reason", "choice", "ticket.ref", "hours.open")
+_DISCONNECTED = DISCONNECTED
 
 
 @dataclass
@@ -108,17 +107,8 @@ class CallSession:
         self._pipeline: SpeechPipeline | None = None
         self._listening: tuple[str, ...] | None = None
         self._language = deps.recognizer.language
-        self.agent: CallLeg | None = None
-        self.agent_name = ""
-        self._agent_ready = asyncio.Event()
-        self._agent_offset_ms = 0
-        self._agent_recorder: WavRecorder | None = None
-        self._agent_pipeline: SpeechPipeline | None = None
-        self._started = time.monotonic()
-        self._held = False
-        self._hold_task: asyncio.Task[None] | None = None
-        self._agent_watch: asyncio.Task[None] | None = None
-        self._agents_seen = 0
+        self.started = time.monotonic()
+        self.agents = AgentSide(self)
 
     async def run(self) -> CallRecord:
         rec, deps, leg = self.record, self.deps, self.leg
@@ -135,7 +125,7 @@ class CallSession:
         pipeline.start()
         leg.on_prompt_done = lambda pid, interrupted: self._inbox.put_nowait(PromptDone(pid, interrupted))
         self._tasks = [
-            asyncio.create_task(self._pump_speech(pipeline), name=f"speech-{rec.id}"),
+            asyncio.create_task(self.pump_speech(pipeline), name=f"speech-{rec.id}"),
             asyncio.create_task(self._pump_dtmf(), name=f"dtmf-{rec.id}"),
             asyncio.create_task(self._watch_disconnect(), name=f"bye-{rec.id}"),
         ]
@@ -155,11 +145,8 @@ class CallSession:
             for timer in self._timers:
                 timer.cancel()
             await self._after_hangup()
-            if self.agent is not None:
-                self.agent.hangup_call()
             await pipeline.aclose()  # recognition still queued finishes: finals are never dropped
-            if self._agent_pipeline is not None:
-                await self._agent_pipeline.aclose()
+            await self.agents.close()
             pumps = [t for t in self._tasks if "speech" in t.get_name()]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(asyncio.gather(*pumps)), 5.0)
@@ -167,12 +154,11 @@ class CallSession:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             recorder.close()
-            if self._agent_recorder is not None:
-                self._agent_recorder.close()
             rec.ended_at = time.time()
             rec.status = "completed"
             rec.end_reason = leg.disconnect_reason or "hangup"
-            if self.agent is not None and self.agent.disconnected.is_set() and rec.end_reason == "local_hangup":
+            agent = self.agents.leg
+            if agent is not None and agent.disconnected.is_set() and rec.end_reason == "local_hangup":
                 rec.end_reason = "agent_hangup"
             rec.ivr_path = list(self.engine.path)
             rec.variables = dict(self.engine.variables)
@@ -192,159 +178,26 @@ class CallSession:
         self._recorder.write(pcm)
         if self._voicemail is not None:
             self._voicemail.write(pcm)
-        if self.agent is not None and not self._held:
-            self.agent.playout.push_live(pcm)  # the caller, to the agent
+        self.agents.caller_audio(pcm)
 
-    def _on_agent_audio(self, pcm: bytes) -> None:
-        if self._agent_recorder is not None:
-            self._agent_recorder.write(pcm)
-        if not self._held:
-            self.leg.playout.push_live(pcm)  # the agent, to the caller
+    # what the agent side (hotline.center.agent_side) needs from the session
+    def post(self, event: object) -> None:
+        self._inbox.put_nowait(event)
 
-    async def _wait_for_agent(self, action: Transfer, target: str = "", from_desk: bool = False) -> None:
-        """Queue for an agent: position announcements while waiting; overflow after the maximum wait.
-        From the IVR a failure takes the flow's path; after a transfer from the desk the caller is
-        told nobody can take the call and the call ends."""
-        queues = self.deps.queues
-        assert queues is not None
-        rec = self.record
-        config = queues.config(action.queue)
-        queued_at = time.time()
-        entry: dict[str, Any] = {"queue": action.queue, "skill": action.skill, "priority": action.priority,
-                                 "at": queued_at}
-        rec.transfers.append(entry)
-        if not await queues.staffed(action.skill):  # nobody at work with that skill: no point waiting
-            entry.update(result="no_agents", waited_s=0.0)
-            self.deps.publisher.publish("call.transfer", rec.id, queue=action.queue, result="no_agents")
-            await self._no_agent(action, "no_agents", from_desk)
-            return
-        context = {k: v for k, v in action.context.items() if k in _AGENT_CONTEXT or k.startswith("parcel.")}
-        await queues.enqueue(rec.id, self.deps.worker_id, action, {**context, "caller": rec.from_uri}, target)
-        self.deps.publisher.publish("call.queued", rec.id, queue=action.queue, skill=action.skill)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + config.max_wait_s
-        next_announcement = loop.time() + 1.0
-        announced = 0
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._agent_ready.wait(), 0.5)
-            if self.agent is not None:
-                entry.update(result="answered", agent=self.agent_name, waited_s=round(time.time() - queued_at, 1))
-                self._inbox.put_nowait(TransferDone(action.token, True))
-                return
-            if self.leg.disconnected.is_set():
-                entry.update(result="abandoned", waited_s=round(time.time() - queued_at, 1))
-                await queues.cancel(rec.id, "abandoned")
-                return
-            if loop.time() >= deadline:
-                entry.update(result="overflow", waited_s=round(time.time() - queued_at, 1))
-                await queues.cancel(rec.id, "overflow")
-                await self._no_agent(action, "max_wait", from_desk)
-                return
-            if loop.time() >= next_announcement and not self.leg.playout.playing:
-                place = await queues.position(rec.id)
-                if place is not None:
-                    announced += 1
-                    text = queue_announcement(self.engine.language, place, place * config.average_handle_s)
-                    flow = self.engine.flow
-                    try:
-                        pcm = await self.deps.prompts.get(text, flow.voice(self.engine.language))
-                        self.leg.play(f"hold-{announced}", pcm)
-                    except PromptError:
-                        log.exception("queue announcement unavailable", extra={"call": rec.id})
-                next_announcement = loop.time() + config.announce_every_s
+    def own(self, task: asyncio.Task[None]) -> None:
+        self._tasks.append(task)
 
-    async def _no_agent(self, action: Transfer, reason: str, from_desk: bool) -> None:
-        if not from_desk:
-            self._inbox.put_nowait(TransferDone(action.token, False, reason))
-            return
-        text = ("对不起，现在没有客服可以接听，请稍后再拨。再见。" if self.engine.language.startswith("zh")
-                else "Sorry, nobody can take your call right now. Please call again later. Goodbye.")
-        try:
-            pcm = await self.deps.prompts.get(text, self.engine.flow.voice(self.engine.language))
-            self.leg.play("no-agent", pcm)
-        except PromptError:
-            log.exception("prompt unavailable", extra={"call": self.record.id})
-        self._hangup_when_idle = True  # after the apology (its PromptDone wakes the main loop)
+    def hang_up_when_idle(self) -> None:
+        self._hangup_when_idle = True
 
     def attach_agent(self, leg: CallLeg, agent: str) -> bool:
-        """An agent's WebRTC leg for this call: bridge it with the caller (both ways) and transcribe it."""
-        if self.agent is not None or self.leg.disconnected.is_set():
-            return False
-        self.agent, self.agent_name = leg, agent
-        self.record.agent = agent
-        self._agents_seen += 1
-        self._agent_offset_ms = int((time.monotonic() - self._started) * 1000)
-        self.leg.stop_playback()
-        party = "agent" if self._agents_seen == 1 else f"agent-{self._agents_seen}"
-        rel = f"recordings/{time.strftime('%Y-%m-%d')}/{self.record.id}.{party}.wav"
-        self._agent_recorder = WavRecorder(self.deps.data_dir / rel, self.deps.rate)
-        self.record.recordings[party] = rel
-        pipeline = self._agent_pipeline = SpeechPipeline("agent", leg.frames, self.deps.recognizer, self.deps.vad,
-                                                         self._on_agent_audio, self.deps.rate)
-        pipeline.start()
-        self._tasks.append(asyncio.create_task(self._pump_speech(pipeline, ivr=False),
-                                               name=f"agent-speech-{self.record.id}"))
-        self._agent_watch = asyncio.create_task(self._watch_agent(leg), name=f"agent-bye-{self.record.id}")
-        self._tasks.append(self._agent_watch)
-        self.deps.publisher.publish("call.agent_connected", self.record.id, agent=agent)
-        log.info("agent connected", extra={"call": self.record.id, "agent": agent})
-        self._agent_ready.set()
-        return True
+        return self.agents.attach(leg, agent)
 
     def hold(self, on: bool) -> None:
-        """The agent holds the caller (neither hears the other; the caller hears a hold message) or resumes."""
-        if self.agent is None or on == self._held:
-            return
-        self._held = on
-        if self._hold_task is not None:
-            self._hold_task.cancel()
-            self._hold_task = None
-        self.leg.stop_playback()
-        if on:
-            self._hold_task = asyncio.create_task(self._hold_messages(), name=f"hold-{self.record.id}")
-            self._tasks.append(self._hold_task)
-        self.deps.publisher.publish("call.hold" if on else "call.resumed", self.record.id, agent=self.agent_name)
-
-    async def _hold_messages(self) -> None:
-        text = ("请稍候，客服马上回来。" if self.engine.language.startswith("zh")
-                else "Please hold. Your agent will be back with you shortly.")
-        n = 0
-        while True:
-            try:
-                pcm = await self.deps.prompts.get(text, self.engine.flow.voice(self.engine.language))
-                n += 1
-                self.leg.play(f"held-{n}", pcm)
-            except PromptError:
-                log.exception("hold message unavailable", extra={"call": self.record.id})
-            await asyncio.sleep(15.0)
+        self.agents.hold(on)
 
     async def transfer_from_desk(self, queue: str, skill: str, agent: str = "") -> bool:
-        """The agent passes the caller on (to a queue, or to one agent): the agent's leg is released,
-        the caller waits in the queue again, and the next agent is bridged in."""
-        old, watch = self.agent, self._agent_watch
-        if old is None or self.deps.queues is None:
-            return False
-        self.hold(False)
-        if watch is not None:
-            watch.cancel()  # this agent leaving does not end the call
-        self.agent, self._agent_watch = None, None
-        self._agent_ready.clear()
-        old.hangup_call()
-        if self._agent_pipeline is not None:
-            self._spawn(self._agent_pipeline.aclose())
-        if self._agent_recorder is not None:
-            self._agent_recorder.close()
-            self._agent_recorder = None
-        self.deps.publisher.publish("call.transferred", self.record.id, by=self.agent_name, queue=queue, agent=agent)
-        context = {k: str(v) for k, v in self.engine.variables.items()}
-        self._spawn(self._wait_for_agent(Transfer(-1, queue, skill, 0, "", context), target=agent,
-                                         from_desk=True))
-        return True
-
-    async def _watch_agent(self, leg: CallLeg) -> None:
-        await leg.disconnected.wait()
-        self._inbox.put_nowait(_DISCONNECTED)  # the agent hung up: so does the call
+        return await self.agents.transfer(queue, skill, agent)
 
     async def _apply(self, actions: list[IvrAction]) -> None:
         loop = asyncio.get_running_loop()
@@ -376,7 +229,7 @@ class CallSession:
                     self._listening = phrases
                     self._pipeline.set_phrases(phrases)
             elif isinstance(action, Lookup):
-                self._spawn(self._lookup(action))
+                self.spawn(self._lookup(action))
             elif isinstance(action, CreateTicket):
                 self._inbox.put_nowait(await self._create_ticket(action))
             elif isinstance(action, StartRecording):
@@ -385,13 +238,13 @@ class CallSession:
                 self._inbox.put_nowait(self._stop_voicemail(action.token))
             elif isinstance(action, Transfer):
                 if action.uri:
-                    self._spawn(self._transfer_to_uri(action))
+                    self.spawn(self._transfer_to_uri(action))
                 elif self.deps.queues is not None:
-                    self._spawn(self._wait_for_agent(action))
+                    self.spawn(self.agents.wait_for_agent(action))
                 else:
                     self._inbox.put_nowait(self._transfer(action))
             elif isinstance(action, Hangup):
-                if self.agent is None:  # with an agent on the line the call goes on until one side hangs up
+                if self.agents.leg is None:  # with an agent on the line the call goes on until one side hangs up
                     self._hangup_when_idle = True
                 self.record.end_reason = action.reason
         if len(self.engine.path) != len(self.record.ivr_path):  # the caller moved on: keep the record current
@@ -399,7 +252,7 @@ class CallSession:
             self.record.variables = dict(self.engine.variables)
             self.deps.store.save(self.record)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.append(task)
 
@@ -484,9 +337,9 @@ class CallSession:
                     if isinstance(follow, CreateTicket):
                         await self._create_ticket(follow)
 
-    async def _pump_speech(self, pipeline: SpeechPipeline, ivr: bool = True) -> None:
+    async def pump_speech(self, pipeline: SpeechPipeline, ivr: bool = True, base_ms: int = 0) -> None:
         rec = self.record
-        base = 0 if ivr else self._agent_offset_ms  # the agent's leg starts when the agent answers
+        base = base_ms  # the agent's leg starts when the agent answers: its times are shifted to the call's
         async for event in pipeline:
             if isinstance(event, SpeechStarted):
                 if ivr:

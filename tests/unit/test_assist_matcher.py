@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import pytest
+
+from hotline.assist.kb import KnowledgeBase, parse_kb
+from hotline.assist.matcher import Matcher, Suggester
+
+KB_TEXT = """
+- id: track
+  title: "Tracking a parcel"
+  title_zh: "运单轨迹查询"
+  tags: ["tracking", "where is my parcel", "tracking number"]
+  tags_zh: ["查件", "物流轨迹", "运单号"]
+  script: "Read me the tracking number and I will tell you the latest scan."
+  script_zh: "请您报一下运单号，我帮您查最新的物流轨迹。"
+- id: damaged
+  title: "Damaged item claim"
+  title_zh: "破损理赔申请"
+  tags: ["damaged", "broken", "smashed", "claim", "photos"]
+  tags_zh: ["破损", "摔坏", "理赔"]
+  script: "I'm sorry it arrived damaged. Please keep the packaging and send photos so we can open a claim."
+  script_zh: "很抱歉包裹破损了。请保留外包装并拍照，我们为您申请理赔。"
+- id: opening
+  title: "Opening hours"
+  title_zh: "营业时间"
+  tags: ["opening hours", "what time", "open", "close", "weekend"]
+  tags_zh: ["营业时间", "几点关门", "周末"]
+  script: "Our branches open at eight and close at six on weekdays, and open on Saturday mornings."
+  script_zh: "网点工作日早上八点营业，晚上六点关门，周六上午也营业。"
+"""
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return parse_kb(KB_TEXT, "inline.yaml")
+
+
+@pytest.fixture(scope="module")
+def matcher(kb: KnowledgeBase) -> Matcher:
+    return Matcher(kb)
+
+
+def test_english_match_despite_fillers(matcher: Matcher) -> None:
+    s = matcher.match("um yeah so the vase arrived all smashed what do i do", "en")
+    assert s is not None and s.article_id == "damaged"
+    assert 0.0 <= s.confidence <= 1.0 and s.score > 0.0
+
+
+def test_english_match_with_misrecognised_word(matcher: Matcher) -> None:
+    s = matcher.match("uh what thyme do you clothes on saturday", "en")
+    assert s is not None and s.article_id == "opening"
+
+
+def test_chinese_match_without_spaces(matcher: Matcher) -> None:
+    s = matcher.match("嗯 我的快递摔坏了 能不能理赔", "zh")
+    assert s is not None and s.article_id == "damaged"
+    s = matcher.match("你们周末几点关门", "zh")
+    assert s is not None and s.article_id == "opening"
+
+
+@pytest.mark.parametrize("text", ["yeah", "okay right", "hello hello are you still there", "um hang on"])
+def test_abstains_on_chit_chat(matcher: Matcher, text: str) -> None:
+    assert matcher.match(text, "en") is None
+
+
+def test_rank_lists_best_first(matcher: Matcher) -> None:
+    ranked = matcher.rank("where is my parcel can you check the tracking", "en", k=3)
+    assert [a for a, _ in ranked][0] == "track"
+    assert len(ranked) == 3 and ranked[0][1] >= ranked[1][1] >= ranked[2][1]
+
+
+def test_unknown_language_abstains(matcher: Matcher) -> None:
+    assert matcher.match("wo de bao guo", "fr") is None and matcher.rank("x", "fr") == []
+
+
+def test_context_helps_a_vague_follow_up(matcher: Matcher) -> None:
+    follow_up = "and what do you need from me for that"
+    without = matcher.match(follow_up, "en")
+    with_context = matcher.match(follow_up, "en", context=["the lamp came broken and smashed to pieces"])
+    assert without is None or without.article_id != "damaged"
+    assert with_context is not None and with_context.article_id == "damaged"
+
+
+def test_current_utterance_outweighs_context(matcher: Matcher) -> None:
+    s = matcher.match("what time do you open on the weekend", "en", context=["my parcel arrived broken"])
+    assert s is not None and s.article_id == "opening"
+
+
+def test_suggester_does_not_repeat_the_same_article(matcher: Matcher) -> None:
+    call = Suggester(matcher, "en")
+    first = call.on_final("my parcel arrived damaged and broken")
+    assert first is not None and first.article_id == "damaged"
+    assert call.on_final("yes it is really smashed and broken") is None
+    assert call.last == "damaged"
+    nxt = call.on_final("also what time do you close on the weekend")
+    assert nxt is not None and nxt.article_id == "opening"
+    again = call.on_final("the item is damaged broken smashed")
+    assert again is not None and again.article_id == "damaged"
+    call.reset()
+    assert call.last is None
