@@ -64,6 +64,7 @@ class AgentSide:
         rec.transfers.append(entry)
         if not await queues.staffed(action.skill):  # nobody at work with that skill: no point waiting
             entry.update(result="no_agents", waited_s=0.0)
+            self.session.deps.store.save(rec)
             self.session.deps.publisher.publish("call.transfer", rec.id, queue=action.queue, result="no_agents")
             await self._no_agent(action, "no_agents", from_desk)
             return
@@ -79,14 +80,17 @@ class AgentSide:
                 await asyncio.wait_for(self.ready.wait(), 0.5)
             if self.leg is not None:
                 entry.update(result="answered", agent=self.name, waited_s=round(time.time() - queued_at, 1))
+                self.session.deps.store.save(rec)
                 self.session.post(TransferDone(action.token, True))
                 return
             if self.session.leg.disconnected.is_set():
                 entry.update(result="abandoned", waited_s=round(time.time() - queued_at, 1))
+                self.session.deps.store.save(rec)
                 await queues.cancel(rec.id, "abandoned")
                 return
             if loop.time() >= deadline:
                 entry.update(result="overflow", waited_s=round(time.time() - queued_at, 1))
+                self.session.deps.store.save(rec)
                 await queues.cancel(rec.id, "overflow")
                 await self._no_agent(action, "max_wait", from_desk)
                 return

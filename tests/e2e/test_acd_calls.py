@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,13 @@ def test_six_callers_two_queues_three_agents(acd_server: ServerProcess, workdir:
     for name, run in runs.items():
         assert run.returncode == 0, f"{name}: {run.stdout[-1500:]} {run.errors()} {acd_server.tail()}"
 
-    records = [acd_server.get(f"/api/calls/{c['id']}") for c in acd_server.get("/api/calls", limit=20)
-               if c.get("transfers")]
+    deadline = time.monotonic() + 60  # records are final once each call's last words are transcribed
+    while True:
+        done = [c for c in acd_server.get("/api/calls", limit=20) if c["status"] == "completed"]
+        if len(done) == 6 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    records = [acd_server.get(f"/api/calls/{c['id']}") for c in done]
     assert len(records) == 6, [r["ivr_path"] for r in records]
     outcomes = []
     for record in records:
