@@ -16,7 +16,6 @@ from hotline.ivr.actions import Listen
 from hotline.ivr.diagram import flow_svg
 from hotline.ivr.flowtest import TestResult, run_file
 from hotline.ivr.loader import load_directory
-from hotline.ivr.lookups import DataSource
 from hotline.ivr.model import Flow, FlowError, FlowSet
 from hotline.ivr.simulator import SimulatedCall
 
@@ -66,10 +65,6 @@ def _flowset_or_report(directory: Path) -> FlowSet | None:
     return None if errors else FlowSet(flows)
 
 
-def _sources(settings: Settings) -> dict[str, DataSource]:
-    return ivr_sources(settings)
-
-
 def _clock(value: str | None, settings: Settings) -> Callable[[], datetime] | None:
     if value:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -85,7 +80,7 @@ async def _simulate(flowset: FlowSet, name: str, settings: Settings, now: str | 
         lang = getattr(play, "language", "")
         print(f"  IVR [{lang}]: {text}", flush=True)
 
-    call = SimulatedCall(flowset, name, _sources(settings), StoreTicketSink(store), now=_clock(now, settings),
+    call = SimulatedCall(flowset, name, ivr_sources(settings), StoreTicketSink(store), now=_clock(now, settings),
                          variables={"caller": "simulator"}, on_prompt=show)
     print("Type digits (e.g. 1 or 12345678#) to press keys, words to speak, an empty line for silence,\n"
           "/vars for the variables, /agents to let transfers succeed, /hangup or Ctrl-D to hang up.")
@@ -188,7 +183,7 @@ def test(directory: Path, settings: Settings, speech: bool, only: str | None) ->
         results: list[TestResult] = []
         with tempfile.TemporaryDirectory(prefix="hotline-flowtest-") as tmp:
             store = SqliteTicketStore(Path(tmp) / "tickets.db")
-            sources = _sources(settings)
+            sources = ivr_sources(settings)
             for file in files:
                 results += await run_file(file, flowset, sources, StoreTicketSink(store), hear, only)
             store.close()

@@ -59,7 +59,6 @@ from hotline.telephony.recorder import WavRecorder
 
 log = logging.getLogger(__name__)
 
-_DISCONNECTED = DISCONNECTED
 
 
 @dataclass
@@ -135,7 +134,7 @@ class CallSession:
             await self._apply(self.engine.start())
             while True:
                 item = await self._inbox.get()
-                if item is _DISCONNECTED:
+                if item is DISCONNECTED:
                     break
                 await self._apply(self.engine.handle(item))  # type: ignore[arg-type]
                 if self._hangup_when_idle and not leg.playout.playing:
@@ -377,5 +376,5 @@ class CallSession:
 
     async def _watch_disconnect(self) -> None:
         await self.leg.disconnected.wait()
-        self._inbox.put_nowait(_DISCONNECTED)
+        self._inbox.put_nowait(DISCONNECTED)
 

@@ -29,6 +29,7 @@ from hotline.center.settings import Settings, settings_to_json
 from hotline.center.store import SqliteCallStore
 from hotline.center.tickets import SqliteTicketStore
 from hotline.center.worker import flows_state_dir, prerender_prompts
+from hotline.ivr.lookups import DataSource, close_sources
 from hotline.ivr.prompts import PromptCache
 from hotline.ivr.registry import FlowRegistry
 from hotline.telephony.sip.edge import KamailioEdge, sip_options_ping
@@ -85,6 +86,7 @@ class Supervisor:
         client: aioredis.Redis | None = None
         postcall: PostCallTranscriber | None = None
         postcall_task: asyncio.Task[None] | None = None
+        sources: dict[str, DataSource] = {}
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -170,6 +172,7 @@ class Supervisor:
                 await client.aclose()
             if redis_server is not None:
                 await redis_server.stop()
+            await close_sources(sources)  # the desk's CRM lookups
 
     async def _watch(self, server_task: asyncio.Task[None], redis_server: EmbeddedRedis | None) -> None:
         while not self._stop.is_set():

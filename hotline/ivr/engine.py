@@ -78,13 +78,12 @@ class IvrEngine:
         main = self.flows.get(flow or next(iter(self.flows.flows)))
         self.variables: dict[str, str] = dict(variables or {})
         self.variables.setdefault("lang", main.language)
-        started = self._now_or_default(now)
-        self.variables.setdefault("today", started.date().isoformat())
+        self._now = now or (lambda: datetime.now(UTC))
+        self.variables.setdefault("today", self._now().date().isoformat())
         self.path: list[str] = []
         self.finished = False
         self.end_reason = ""
         self.keypad_only = False  # speech recognition was refused: input nodes take keys only
-        self._now = now or (lambda: datetime.now(UTC))
         self._stack = [_Frame(main, None)]
         self._node: Node | None = None
         self._wait = ""  # "", prompt, input, confirm, lookup, ticket, recording, transfer, ending
@@ -98,10 +97,6 @@ class IvrEngine:
         self._typeahead: list[str] = []
         self._recording = ""
         self._matchers: dict[tuple[str, str, str], IntentMatcher] = {}
-
-    @staticmethod
-    def _now_or_default(now: Callable[[], datetime] | None) -> datetime:
-        return now() if now is not None else datetime.now(UTC)
 
     # --- public ----------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import wave
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from hotline.telephony.frames import SAMPLE_RATE
@@ -38,17 +39,7 @@ class PromptCache:
         return self.directory / f"{key}.wav"
 
     async def get(self, text: str, voice: str | None = None) -> bytes:
-        path = self.path_for(text, voice)
-        cached = self._memory.get(path.name)
-        if cached is not None:
-            return cached
-        lock = self._locks.setdefault(path.name, asyncio.Lock())
-        async with lock:
-            if path.name not in self._memory:
-                if not path.is_file():
-                    await self._render(text, voice or self.voice, path)
-                self._memory[path.name] = read_wav_pcm(path, self.rate)
-        return self._memory[path.name]
+        return await self._cached(self.path_for(text, voice), lambda path: self._render(text, voice or self.voice, path))
 
     async def get_file(self, source: str) -> bytes:
         """A recorded prompt (any WAV sox reads), converted once to the bridge rate and cached."""
@@ -58,14 +49,18 @@ class PromptCache:
         except OSError as exc:
             raise PromptError(f"recorded prompt missing: {source}") from exc
         path = self.path_for(f"file:{src.resolve()}:{stamp}", "recording")
+        return await self._cached(path, lambda out: self._convert(src, out))
+
+    async def _cached(self, path: Path, produce: Callable[[Path], Awaitable[None]]) -> bytes:
+        """The PCM of `path`: from memory, else from disk, else made once by `produce` (one caller
+        at a time per file; the others wait for it)."""
         cached = self._memory.get(path.name)
         if cached is not None:
             return cached
-        lock = self._locks.setdefault(path.name, asyncio.Lock())
-        async with lock:
+        async with self._locks.setdefault(path.name, asyncio.Lock()):
             if path.name not in self._memory:
                 if not path.is_file():
-                    await self._convert(src, path)
+                    await produce(path)
                 self._memory[path.name] = read_wav_pcm(path, self.rate)
         return self._memory[path.name]
 
