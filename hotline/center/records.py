@@ -53,6 +53,8 @@ class CallRecord:
     transfers: list[dict[str, Any]] = field(default_factory=list)
     # the post-call re-transcription: status, engine, model, progress (0-1), segments
     post_transcript: dict[str, Any] | None = None
+    # knowledge suggestions while an agent was on the call: utterances matched, cards shown, feedback
+    assist: dict[str, Any] | None = None
 
     @property
     def dtmf_count(self) -> int:

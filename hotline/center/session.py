@@ -355,6 +355,7 @@ class CallSession:
             assert isinstance(event, Transcript)
             payload = {"speaker": event.speaker, "text": event.text, "start_ms": event.start_ms + base,
                        "end_ms": event.end_ms + base, "engine": event.engine, "segment": event.segment,
+                       "language": self._language,
                        "words": [[w.text, w.start_ms, w.end_ms, round(w.confidence, 3)] for w in event.words]}
             if event.final:
                 rec.transcript.append(Segment(event.speaker, event.text, event.start_ms + base, event.end_ms + base,

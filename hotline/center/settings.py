@@ -64,6 +64,8 @@ class Settings:
     agents_file: Path = Path("config/agents.yaml")
     queues: dict[str, Any] = field(default_factory=lambda: {"default": {"max_wait_s": 120}})
     ring_timeout_s: float = 15.0
+    # agent assist: knowledge articles (every *.yaml here, hot-reloaded) suggested from the caller's words
+    knowledge: Path = Path("config/knowledge")
     # a fixed wall clock for the IVR (ISO time with offset), to try business-hours paths; None: real time
     clock: str | None = None
 
@@ -138,6 +140,7 @@ def settings_to_json(settings: Settings) -> str:
     data["flows"], data["data"] = str(settings.flows.resolve()), str(settings.data.resolve())
     data["data_sources"] = resolved_sources(settings.data_sources)
     data["agents_file"] = str(settings.agents_file.resolve())
+    data["knowledge"] = str(settings.knowledge.resolve())
     return json.dumps(data)
 
 
@@ -155,7 +158,8 @@ def settings_from_json(text: str) -> Settings:
     raw = json.loads(text)
     asr, vad = _section(AsrConfig, raw.pop("asr"), "asr"), _section(VadConfig, raw.pop("vad"), "vad")
     return Settings(**{**raw, "flows": Path(raw["flows"]), "data": Path(raw["data"]),
-                       "agents_file": Path(raw["agents_file"]), "asr": asr, "vad": vad})
+                       "agents_file": Path(raw["agents_file"]), "knowledge": Path(raw["knowledge"]),
+                       "asr": asr, "vad": vad})
 
 
 def load_settings(path: Path | None, **overrides: Any) -> Settings:
@@ -174,7 +178,7 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
         unknown = set(raw) - known
         if unknown:
             raise SettingsError(f"{path}: unknown settings: {', '.join(sorted(unknown))}")
-        for key in ("flows", "data", "agents_file"):
+        for key in ("flows", "data", "agents_file", "knowledge"):
             if key in raw:
                 raw[key] = Path(raw[key])
         settings = replace(settings, asr=asr, vad=vad, **raw)

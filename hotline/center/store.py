@@ -7,6 +7,7 @@ crash loses at most the utterance in progress. Storage sits behind `CallStore`.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -25,7 +26,9 @@ CREATE INDEX IF NOT EXISTS calls_started ON calls(started_at DESC);
 """
 
 
-_WRITTEN_ELSEWHERE = ("wrapup", "post_transcript")
+# fields that the app process writes into a live call's record; a worker's save keeps them
+_WRITTEN_ELSEWHERE = ("wrapup", "post_transcript", "assist")
+_PATH = re.compile(r"^\$(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])+$")
 
 
 class CallStore(Protocol):
@@ -36,6 +39,9 @@ class CallStore(Protocol):
     def awaiting_post_transcript(self, limit: int) -> list[str]: ...
     def set_post_transcript(self, call_id: str, post: dict[str, Any]) -> None: ...
     def annotate(self, call_id: str, key: str, value: Any) -> None: ...
+    def set_paths(self, call_id: str, values: dict[str, Any]) -> bool: ...
+    def append(self, call_id: str, path: str, item: Any) -> bool: ...
+    def between(self, since: float, until: float, with_field: str | None = None) -> list[dict[str, Any]]: ...
 
 
 class SqliteCallStore:
@@ -51,20 +57,25 @@ class SqliteCallStore:
     def save(self, record: CallRecord) -> None:
         fields = record.to_dict()
         with self._lock:
-            # fields other processes write (the agent's wrap-up, the post-call transcript) are kept
-            # when the worker's copy of the record does not have them
-            missing = [k for k in _WRITTEN_ELSEWHERE if fields.get(k) is None]
-            if missing:
-                row = self._conn.execute("SELECT data FROM calls WHERE id=?", (record.id,)).fetchone()
-                if row is not None:
-                    stored = json.loads(row[0])
-                    fields.update({k: stored[k] for k in missing if stored.get(k) is not None})
-            data = json.dumps(fields, ensure_ascii=False)
-            self._conn.execute(
-                "INSERT INTO calls(id, started_at, status, data) VALUES(?,?,?,?) "
-                "ON CONFLICT(id) DO UPDATE SET status=excluded.status, data=excluded.data",
-                (record.id, record.started_at, record.status, data),
-            )
+            # one transaction: fields other processes write (the agent's wrap-up, assist suggestions,
+            # the post-call transcript) are kept when the worker's copy of the record lacks them
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                missing = [k for k in _WRITTEN_ELSEWHERE if fields.get(k) is None]
+                if missing:
+                    row = self._conn.execute("SELECT data FROM calls WHERE id=?", (record.id,)).fetchone()
+                    if row is not None:
+                        stored = json.loads(row[0])
+                        fields.update({k: stored[k] for k in missing if stored.get(k) is not None})
+                self._conn.execute(
+                    "INSERT INTO calls(id, started_at, status, data) VALUES(?,?,?,?) "
+                    "ON CONFLICT(id) DO UPDATE SET status=excluded.status, data=excluded.data",
+                    (record.id, record.started_at, record.status, json.dumps(fields, ensure_ascii=False)),
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def get(self, call_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -120,6 +131,43 @@ class SqliteCallStore:
         with self._lock:
             self._conn.execute(f"UPDATE calls SET data = json_set(data, '$.{key}', json(?)) WHERE id = ?",  # noqa: S608
                                (json.dumps(value, ensure_ascii=False), call_id))
+
+    def set_paths(self, call_id: str, values: dict[str, Any]) -> bool:
+        """Set JSON paths (``$.assist.suggestions[2].feedback``) in one call's record atomically;
+        False when there is no such call."""
+        if not values:
+            return False
+        args: list[Any] = []
+        for path, value in values.items():
+            if not _PATH.match(path):
+                raise ValueError(f"bad record path {path!r}")
+            args += [path, json.dumps(value, ensure_ascii=False)]
+        setters = ", ".join("?, json(?)" for _ in values)
+        with self._lock:
+            cur = self._conn.execute(f"UPDATE calls SET data = json_set(data, {setters}) WHERE id = ?",  # noqa: S608
+                                     (*args, call_id))
+        return cur.rowcount > 0
+
+    def append(self, call_id: str, path: str, item: Any) -> bool:
+        """Append to the JSON list at ``path`` of a call's record (created when missing)."""
+        if not _PATH.match(path):
+            raise ValueError(f"bad record path {path!r}")
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE calls SET data = json_set(data, ?, json_insert(COALESCE(json_extract(data, ?), json('[]')),"
+                " '$[#]', json(?))) WHERE id = ?", (path, path, json.dumps(item, ensure_ascii=False), call_id))
+        return cur.rowcount > 0
+
+    def between(self, since: float, until: float, with_field: str | None = None) -> list[dict[str, Any]]:
+        """Calls started in ``[since, until)``, oldest first; optionally only those with a top-level field."""
+        query = "SELECT data FROM calls WHERE started_at >= ? AND started_at < ?"
+        if with_field is not None:
+            if not with_field.isidentifier():
+                raise ValueError(f"bad record field {with_field!r}")
+            query += f" AND json_extract(data, '$.{with_field}') IS NOT NULL"
+        with self._lock:
+            rows = self._conn.execute(query + " ORDER BY started_at", (since, until)).fetchall()
+        return [json.loads(r[0]) for r in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -18,8 +18,11 @@ import uvicorn
 from hotline.asr.factory import resolve_engine
 from hotline.asr.models import whisper_model_path
 from hotline.asr.whisper_engine import WhisperRecognizer
+from hotline.assist.matcher import Matcher
+from hotline.assist.registry import KnowledgeRegistry
 from hotline.center.acd import Acd
 from hotline.center.agents import AgentDirectory, load_agents_file
+from hotline.center.assist_service import AssistService
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import ivr_sources
 from hotline.center.postcall import PostCallTranscriber
@@ -46,6 +49,7 @@ class Supervisor:
         self.run_dir = settings.data / "run"
         self.workers: list[Child] = []
         self.registry: FlowRegistry
+        self.knowledge = KnowledgeRegistry(settings.knowledge, Matcher)
         self._stop = asyncio.Event()
 
     def _worker_child(self, index: int, redis_url: str, settings_file: Path) -> Child:
@@ -87,6 +91,8 @@ class Supervisor:
         postcall: PostCallTranscriber | None = None
         postcall_task: asyncio.Task[None] | None = None
         sources: dict[str, DataSource] = {}
+        publisher: EventPublisher | None = None
+        assist: AssistService | None = None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -117,6 +123,12 @@ class Supervisor:
                 await agents.disconnected(username)  # desks that reconnect soon get their state back
             acd = Acd(client, agents, s.ring_timeout_s)
             call_events = CallEvents(client)
+            publisher = EventPublisher(client)
+            await loop.run_in_executor(None, self.knowledge.scan)
+            for kb_problem in self.knowledge.errors:  # suggestions are off until it is fixed; calls are not
+                print(f"hotline: knowledge: {kb_problem}", file=sys.stderr)
+            assist = AssistService(self.knowledge, store, publisher, s.asr.language)
+            call_events.listen(assist.on_event)
             background = [asyncio.create_task(acd.run(), name="acd"),
                           asyncio.create_task(call_events.run(), name="call-events")]
             sources = ivr_sources(s)
@@ -130,13 +142,12 @@ class Supervisor:
             app = create_app(AppState(store, client, s.sip, edge.listening, engine,
                                       "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language,
                                       s.data, registry, SqliteTicketStore(s.data / "tickets.db"), agents, acd,
-                                      call_events, crm))
+                                      call_events, crm, self.knowledge, assist))
             http_host, http_port = s.http_hostport
             server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
                                                    access_log=False, lifespan="off"))
             server_task = asyncio.create_task(server.serve(), name="http")
             if s.post_call_transcription:
-                publisher = EventPublisher(client)
                 postcall = PostCallTranscriber(
                     store, s.data, lambda: WhisperRecognizer(s.asr.language, s.asr.whisper_model, 1,
                                                              (*s.asr.hints, *vocabulary)), s.vad,
@@ -157,6 +168,10 @@ class Supervisor:
             log.info("shutting down")
             for task in locals().get("background", []):
                 task.cancel()
+            if assist is not None:
+                assist.close()  # queued suggestion and feedback writes reach the record
+            if publisher is not None:
+                await publisher.aclose()
             if postcall_task is not None and postcall is not None:
                 postcall_task.cancel()
                 postcall.close()
@@ -183,6 +198,10 @@ class Supervisor:
                 changes = []
             if changes:
                 log.info("flows changed", extra={"changes": changes})
+            try:  # knowledge articles: validated and hot-reloaded alike (the matcher is rebuilt off the loop)
+                await asyncio.get_running_loop().run_in_executor(None, self.knowledge.scan)
+            except OSError:
+                log.exception("knowledge directory scan failed")
             if server_task.done():
                 raise ProcessError("HTTP server stopped (is the HTTP port free?)")
             if redis_server is not None and not redis_server.child.running:

@@ -14,8 +14,11 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from hotline import __version__
+from hotline.assist.matcher import Matcher
+from hotline.assist.registry import KnowledgeRegistry
 from hotline.center.acd import Acd
 from hotline.center.agents import AgentDirectory
+from hotline.center.assist_service import AssistService
 from hotline.center.events import WORKERS_KEY
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
@@ -23,6 +26,7 @@ from hotline.ivr.registry import FlowRegistry
 from hotline.web.desk_api import CallEvents, CustomerLookup, desk_router
 from hotline.web.desk_page import desk_page_router
 from hotline.web.flows_api import flows_router
+from hotline.web.knowledge_api import knowledge_router
 from hotline.web.softphone import softphone_router
 from hotline.web.tickets_api import tickets_router
 
@@ -42,6 +46,8 @@ class AppState:
     acd: Acd | None = None
     call_events: CallEvents | None = None
     crm: CustomerLookup | None = None
+    knowledge: KnowledgeRegistry[Matcher] | None = None
+    assist: AssistService | None = None
 
 
 class Health(BaseModel):
@@ -112,8 +118,10 @@ def create_app(state: AppState) -> FastAPI:
         app.include_router(flows_router(state.flows))
     if state.tickets is not None:
         app.include_router(tickets_router(state.tickets))
+    if state.knowledge is not None:
+        app.include_router(knowledge_router(state.knowledge, state.store))
     if state.agents is not None and state.acd is not None and state.call_events is not None:
         app.include_router(desk_router(state.redis, state.agents, state.acd, state.call_events, state.store,
-                                       state.tickets, state.crm))
+                                       state.tickets, state.crm, state.assist))
         app.include_router(desk_page_router())
     return app

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from hotline.center.acd import Acd
 from hotline.center.agents import Agent, AgentDirectory, AgentError, hash_password
+from hotline.center.assist_service import AssistService
 from hotline.center.events import EVENTS_STREAM, LIVE_CALLS_KEY
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
@@ -43,6 +44,10 @@ class CallEvents:
     def __init__(self, client: aioredis.Redis) -> None:
         self.redis = client
         self.watchers: dict[str, set[Callable[[dict[str, Any]], None]]] = {}
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []  # every call's events
+
+    def listen(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        self.listeners.append(callback)
 
     def watch(self, call: str, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         self.watchers.setdefault(call, set()).add(callback)
@@ -62,16 +67,21 @@ class CallEvents:
                     decoded = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
                                for k, v in fields.items()}
                     call = decoded.get("call_id", "")
-                    for callback in list(self.watchers.get(call, ())):
-                        callback({"type": decoded.get("type"), "call_id": call, "ts": float(decoded.get("ts", 0)),
-                                  **json.loads(decoded.get("data", "{}"))})
+                    event = {"type": decoded.get("type"), "call_id": call, "ts": float(decoded.get("ts", 0)),
+                             **json.loads(decoded.get("data", "{}"))}
+                    for callback in [*self.listeners, *self.watchers.get(call, ())]:
+                        try:
+                            callback(event)
+                        except Exception:  # noqa: BLE001 (one consumer's bug must not stop the others)
+                            log.exception("call event consumer failed", extra={"event": event.get("type")})
 
 
 CustomerLookup = Callable[[str], Awaitable[dict[str, Any]]]
 
 
 def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events: CallEvents, store: CallStore,
-                tickets: TicketStore | None, crm: CustomerLookup | None = None) -> APIRouter:
+                tickets: TicketStore | None, crm: CustomerLookup | None = None,
+                assist: AssistService | None = None) -> APIRouter:
     router = APIRouter(tags=["agents"])
 
     async def agent_for(token: str) -> Agent:
@@ -190,6 +200,17 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
                         control.update(queue=str(message.get("queue") or "general"),
                                        skill=str(message.get("skill", "")), agent=target_agent)
                     await send_control(client, worker.decode() if isinstance(worker, bytes) else str(worker), control)
+                elif kind == "assist_feedback":
+                    call, verdict = str(message.get("call", "")), str(message.get("verdict", ""))
+                    n = message.get("n")
+                    if assist is None:
+                        error: str | None = "knowledge suggestions are not enabled"
+                    elif not isinstance(n, int):
+                        error = "n must be the card number"
+                    else:
+                        error = assist.feedback(call, n, verdict, me)
+                    outbox.put_nowait({"type": "error", "detail": error} if error else
+                                      {"type": "assist_feedback_saved", "call": call, "n": n, "verdict": verdict})
                 elif kind == "ended":
                     await agents.set_state(me, "wrap_up", str(message.get("call", "")))
         except (WebSocketDisconnect, RuntimeError):

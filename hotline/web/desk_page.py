@@ -43,7 +43,10 @@ _BODY = """
     <table><tbody id="context"></tbody></table>
     <h3>Previous calls</h3><ul id="previous"></ul>
     <h3>Open tickets</h3><ul id="tickets"></ul>
-    <h3>Transcript</h3><ol id="transcript"></ol>
+    <div style="display:flex;gap:1.5rem;align-items:flex-start">
+      <div style="flex:1"><h3>Transcript</h3><ol id="transcript"></ol></div>
+      <div style="flex:1"><h3>Suggested articles</h3><div id="suggestions"></div></div>
+    </div>
   </div>
   <div id="wrapup" hidden>
     <h3>Wrap-up</h3>
@@ -96,6 +99,10 @@ function handle(m) {
     showCall(m.call);
   }
   if (m.type === 'call_event') onCallEvent(m.event);
+  if (m.type === 'assist_feedback_saved') {
+    const card = document.querySelector(`.card[data-n="${m.n}"]`);
+    if (card) card.dataset.saved = 'yes';
+  }
   if (m.type === 'error') { $('call-state').title = m.detail; }
 }
 function waitIce(pc) {
@@ -121,7 +128,7 @@ $('answer').onclick = async () => {
   send({type: 'answer', call: currentCall, sdp: pc.localDescription.sdp});
 };
 async function showCall(call) {
-  $('call-panel').hidden = false; $('transcript').innerHTML = '';
+  $('call-panel').hidden = false; $('transcript').innerHTML = ''; $('suggestions').innerHTML = '';
   const r = await fetch(`/api/agent/calls/${call}/context?token=${token}`);
   if (!r.ok) return;
   const ctx = await r.json();
@@ -134,7 +141,33 @@ async function showCall(call) {
     `<li>${new Date(c.started_at * 1000).toLocaleString()} ${esc(c.outcome || '')} ${esc(c.agent || '')}</li>`).join('');
   $('tickets').innerHTML = ctx.tickets.map(t => `<li>${esc(t.ref)} ${esc(t.type)} ${esc(t.description)}</li>`).join('');
 }
+// knowledge cards: newest first; each has the script to read and the steps, and the agent's verdict
+window.assistTimings = [];  // per card: ms from the caller's final transcript event to the card here
+function showSuggestion(e) {
+  const arrived = Date.now();
+  if (e.transcript_ts) window.assistTimings.push({n: e.n, article: e.article, ms: arrived - e.transcript_ts * 1000});
+  for (const old of document.querySelectorAll('.card.latest')) old.classList.remove('latest');
+  const card = document.createElement('article');
+  card.className = 'card latest'; card.dataset.article = e.article; card.dataset.n = e.n;
+  card.style.cssText = 'border:1px solid #c9d6e6;border-radius:6px;padding:.6rem .8rem;margin-bottom:.7rem;background:#f7faff';
+  card.innerHTML = `<h4 style="margin:0 0 .3rem">${esc(e.title)}</h4>
+    <p class="script" style="margin:.2rem 0 .4rem">${esc(e.script)}</p>
+    <ol class="steps">${(e.steps || []).map(s => `<li>${esc(s)}</li>`).join('')}</ol>
+    <p class="file">confidence ${Math.round(100 * e.confidence)} %
+      <button class="used">Used</button> <button class="dismiss">Not relevant</button>
+      <span class="verdict"></span></p>`;
+  const verdict = v => () => {
+    send({type: 'assist_feedback', call: currentCall, n: e.n, verdict: v});
+    card.querySelector('.verdict').textContent = v === 'used' ? 'marked used' : 'marked not relevant';
+    card.dataset.verdict = v;
+    for (const b of card.querySelectorAll('button')) b.disabled = true;
+  };
+  card.querySelector('.used').onclick = verdict('used');
+  card.querySelector('.dismiss').onclick = verdict('not_relevant');
+  $('suggestions').prepend(card);
+}
 function onCallEvent(e) {
+  if (e.type === 'assist.suggestion') showSuggestion(e);
   if (e.type === 'transcript.final') {
     const li = document.createElement('li');
     li.dataset.speaker = e.speaker;

@@ -1,0 +1,160 @@
+"""Live knowledge suggestions: the caller's final transcripts in, suggestion cards out.
+
+Runs in the app process on the call event stream. Once an agent is connected to a call, each
+final caller utterance goes to that call's :class:`~hotline.assist.matcher.Suggester`; a
+suggestion is published as an ``assist.suggestion`` event on the same Redis stream (the agent
+desk watching the call receives it over its WebSocket) and appended to the call record, with the
+article's title, script and steps in the caller's language. The agent's "used" / "not relevant"
+verdict is written next to it. Matching is pure and takes about a millisecond; the record writes
+run on a single background thread, in order, so they never delay the card.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hotline.assist.kb import Article
+from hotline.assist.matcher import Matcher, Suggester
+from hotline.assist.registry import KbVersion, KnowledgeRegistry
+from hotline.center.store import CallStore
+
+log = logging.getLogger(__name__)
+VERDICTS = ("used", "not_relevant")
+
+
+class Publisher(Protocol):
+    def publish(self, event_type: str, call_id: str, **data: Any) -> None: ...
+
+
+@dataclass
+class _CallState:
+    language: str = ""
+    suggester: Suggester | None = None
+    kb_version: int = 0
+    shown: dict[int, str] = field(default_factory=dict)  # card number -> article id
+    next_card: int = 0
+    utterances: int = 0
+
+
+def _pick(values: Any, language: str) -> Any:
+    for lang in (language, "en", *sorted(values)):
+        if lang in values:
+            return values[lang]
+    return None
+
+
+def article_card(article: Article, language: str) -> dict[str, Any]:
+    """What the desk shows: the article in the caller's language (else English, else any)."""
+    return {"article": article.id, "title": article.title(language), "script": article.script(language),
+            "steps": list(_pick(article.steps, language) or ()), "tags": list(_pick(article.tags, language) or ())}
+
+
+class AssistService:
+    def __init__(self, registry: KnowledgeRegistry[Matcher], store: CallStore, publisher: Publisher,
+                 default_language: str = "en", clock: Callable[[], float] = time.time) -> None:
+        self.registry = registry
+        self.store = store
+        self.publisher = publisher
+        self.default_language = default_language
+        self.clock = clock
+        self._calls: dict[str, _CallState] = {}
+        self._lock = threading.Lock()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assist-store")
+        self.matched = 0
+        self.abstained = 0
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """Every event of the call stream (hotline.web.desk_api.CallEvents calls this)."""
+        kind, call = event.get("type"), str(event.get("call_id", ""))
+        if kind == "call.agent_connected":
+            with self._lock:
+                if call not in self._calls:
+                    self._calls[call] = _CallState()
+                    self._write(self.store.set_paths, call, {"$.assist": {"utterances": 0, "suggestions": []}})
+        elif kind == "call.ended":
+            with self._lock:
+                self._calls.pop(call, None)
+        elif kind == "transcript.final" and event.get("speaker") == "caller":
+            with self._lock:
+                state = self._calls.get(call)
+            if state is not None:
+                self._on_caller_final(call, state, event)
+
+    def _suggester(self, state: _CallState, version: KbVersion[Matcher], language: str) -> Suggester:
+        if state.suggester is None or state.kb_version != version.number or state.language != language:
+            state.suggester = Suggester(version.matcher, language)
+            state.kb_version, state.language = version.number, language
+        return state.suggester
+
+    def _on_caller_final(self, call: str, state: _CallState, event: dict[str, Any]) -> None:
+        version = self.registry.current
+        text = str(event.get("text", "")).strip()
+        if version is None or not text:
+            return
+        language = str(event.get("language") or state.language or self.default_language)
+        started = time.perf_counter()
+        suggestion = self._suggester(state, version, language).on_final(text)
+        match_ms = (time.perf_counter() - started) * 1000
+        state.utterances += 1
+        self._write(self.store.set_paths, call, {"$.assist.utterances": state.utterances})
+        if suggestion is None or suggestion.article_id not in version.kb.by_id:
+            self.abstained += 1
+            return
+        self.matched += 1
+        n = state.next_card
+        state.next_card += 1
+        state.shown[n] = suggestion.article_id
+        card = {"n": n, **article_card(version.kb[suggestion.article_id], language),
+                "score": round(suggestion.score, 4), "confidence": round(suggestion.confidence, 3),
+                "language": language, "kb_version": version.number, "utterance_end_ms": event.get("end_ms"),
+                "transcript_ts": event.get("ts"), "match_ms": round(match_ms, 3)}
+        self.publisher.publish("assist.suggestion", call, **card)
+        self._write(self.store.append, call, "$.assist.suggestions",
+                    {"n": n, "article": suggestion.article_id, "title": card["title"], "score": card["score"],
+                     "confidence": card["confidence"], "language": language, "kb_version": version.number,
+                     "utterance_end_ms": event.get("end_ms"), "at": round(self.clock(), 3), "feedback": None})
+        log.info("suggestion", extra={"call": call, "card": n, "article": suggestion.article_id,
+                                      "confidence": card["confidence"], "match_ms": card["match_ms"]})
+
+    def feedback(self, call: str, n: int, verdict: str, agent: str) -> str | None:
+        """Record an agent's verdict on card ``n``; returns an error message, or None when stored."""
+        if verdict not in VERDICTS:
+            return f"verdict must be one of {VERDICTS}"
+        with self._lock:
+            state = self._calls.get(call)
+            article = state.shown.get(n) if state is not None else None
+        if article is None:  # the call may be over already: the record knows what was shown
+            record = self.store.get(call) or {}
+            shown = (record.get("assist") or {}).get("suggestions") or []
+            article = next((s["article"] for s in shown if s.get("n") == n), None)
+            if article is None:
+                return f"no suggestion {n} on this call"
+        at = round(self.clock(), 3)
+        self._write(self.store.set_paths, call, {f"$.assist.suggestions[{n}].feedback": verdict,
+                                                 f"$.assist.suggestions[{n}].feedback_by": agent,
+                                                 f"$.assist.suggestions[{n}].feedback_at": at})
+        self.publisher.publish("assist.feedback", call, n=n, article=article, verdict=verdict, agent=agent)
+        log.info("suggestion feedback", extra={"call": call, "card": n, "article": article, "verdict": verdict})
+        return None
+
+    def _write(self, fn: Callable[..., Any], *args: Any) -> None:
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception:  # noqa: BLE001 (a failed write is logged; the live call goes on)
+                log.exception("assist record write failed", extra={"call": args[0]})
+
+        self._writer.submit(run)
+
+    def flush(self) -> None:
+        """Wait until queued record writes are done."""
+        self._writer.submit(lambda: None).result()
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
