@@ -88,6 +88,14 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
             assert page.text_content("td[data-var='crm.name']") in ("Sam Taylor", "Li Na")
             assert page.text_content("td[data-var='choice']") == "agent"
             page.wait_for_selector("#transcript li[data-speaker=caller]", timeout=45000)
+            # the caller's words about a damaged parcel bring the damaged-item article to the desk
+            card = page.wait_for_selector(".card[data-article=damaged-item]", timeout=10000)
+            assert "damaged" in (card.inner_text()).lower() and card.query_selector(".steps li") is not None
+            card.query_selector("button.used").click()
+            page.wait_for_selector(".card[data-article=damaged-item][data-saved=yes]", timeout=5000)
+            timings = page.evaluate("window.assistTimings")
+            print(f"final transcript -> card on the desk: {[round(t['ms'], 1) for t in timings]} ms")
+            assert timings and all(t["ms"] >= 0 for t in timings), timings
             page.wait_for_selector("#transcript li[data-speaker=agent]", timeout=20000)
             page.click("#hangup")
             page.wait_for_selector("#wrapup:not([hidden])")
@@ -115,6 +123,11 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
     assert record["wrapup"] == {"agent": "alice", "disposition": "ticket_created",
                                 "notes": "Damaged parcel, refund requested"}
     assert "agent" in record["recordings"]
+    cards = record["assist"]["suggestions"]
+    assert ("damaged-item", "used", "alice") in [(c["article"], c["feedback"], c.get("feedback_by")) for c in cards]
+    assert record["assist"]["utterances"] >= 1
+    usage = desk_server.get("/api/knowledge/report")
+    assert next(a for a in usage["articles"] if a["id"] == "damaged-item")["used"] >= 1
 
     # SIPp heard the agent's microphone once the call was bridged
     bridged = [p for p in read_rtp(capture) if connected_at + 1.0 < p.time < hung_up_at - 1.0]

@@ -26,6 +26,7 @@ class SoftphoneAgent:
         self.arrivals: list[float] = []  # when each audio frame from the caller arrived
         self.bridged_at: list[float] = []
         self.pc: RTCPeerConnection | None = None
+        self.call_events: list[tuple[float, dict[str, Any]]] = []  # (arrival time.time(), event) while talking
 
     async def run(self, stop: asyncio.Event) -> None:
         async with httpx.AsyncClient(base_url=self.base, timeout=10) as http:
@@ -49,12 +50,23 @@ class SoftphoneAgent:
                     await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
                     self.calls.append(message["call"])
                     self.bridged_at.append(time.monotonic())
-                    await asyncio.sleep(self.talk_s)
+                    await self._talk(ws)
                     await self.pc.close()  # hang up: the caller gets a BYE
                     self.pc = None
                     await ws.send(json.dumps({"type": "ended", "call": message["call"]}))
                     await ws.send(json.dumps({"type": "wrapup", "call": message["call"], "disposition": "resolved",
                                               "notes": f"handled by {self.username}"}))
+
+    async def _talk(self, ws: Any) -> None:
+        """The call lasts talk_s; meanwhile the desk's call events (transcripts, suggestions) are kept."""
+        end = time.monotonic() + self.talk_s
+        while (left := end - time.monotonic()) > 0:
+            try:
+                message = json.loads(await asyncio.wait_for(ws.recv(), left))
+            except TimeoutError:
+                break
+            if message.get("type") == "call_event":
+                self.call_events.append((time.time(), message["event"]))
 
     async def _answer(self, ws: Any, call: str) -> None:
         pc = self.pc = RTCPeerConnection()
