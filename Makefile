@@ -44,6 +44,8 @@ bench: setup
 	$(BIN)/python -m bench.asr_accuracy
 	$(BIN)/python -m bench.asr_capacity
 	$(BIN)/python -m bench.flows
+	$(BIN)/python -m bench.assist_latency
+	$(BIN)/python -m bench.assist_push
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import asyncio
 import sys
 from pathlib import Path
@@ -77,6 +78,48 @@ def _assist_eval(args: argparse.Namespace) -> int:
     return evaluate_main(["--kb", str(args.kb), "--cases", str(args.cases)])
 
 
+def _load_knowledge(path: Path) -> tuple[object, dict[str, str]]:
+    from hotline.assist.kb import load_kb
+    from hotline.assist.registry import load_directory
+
+    if path.is_dir():
+        return load_directory(path)
+    kb = load_kb(path)
+    return kb, {a.id: path.name for a in kb}
+
+
+def _assist_check(args: argparse.Namespace) -> int:
+    from hotline.assist.kb import KbError
+
+    try:
+        kb, files = _load_knowledge(args.path)
+    except KbError as exc:
+        for line in str(exc).splitlines():
+            print(line, file=sys.stderr)
+        return 1
+    print(f"{args.path}: ok, {len(files)} articles in {len(set(files.values()))} files")
+    return 0
+
+
+def _assist_suggest(args: argparse.Namespace) -> int:
+    from hotline.assist.kb import KbError, KnowledgeBase
+    from hotline.assist.matcher import Matcher
+
+    try:
+        kb, _ = _load_knowledge(args.kb)
+    except KbError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    assert isinstance(kb, KnowledgeBase)
+    matcher = Matcher(kb)
+    chosen = matcher.match(args.text, args.language)
+    print(json.dumps({"suggestion": chosen.article_id if chosen else None,
+                      "confidence": round(chosen.confidence, 3) if chosen else None,
+                      "ranked": [{"article": a, "score": round(sc, 4)} for a, sc in
+                                 matcher.rank(args.text, args.language)]}, ensure_ascii=False, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="Offline-first contact-center server.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--kb", type=Path, required=True, help="knowledge base YAML")
     ev.add_argument("--cases", type=Path, required=True, help="cases, one JSON object per line")
     ev.set_defaults(func=_assist_eval)
+    check = asub.add_parser("check", help="validate knowledge files; problems as file:line, exit 1")
+    check.add_argument("path", type=Path, nargs="?", default=Path("config/knowledge"),
+                       help="a knowledge directory (every *.yaml) or one file (default config/knowledge)")
+    check.set_defaults(func=_assist_check)
+    try_it = asub.add_parser("suggest", help="the article the desk would get for a sentence (prints JSON)")
+    try_it.add_argument("text")
+    try_it.add_argument("--language", default="en")
+    try_it.add_argument("--kb", type=Path, default=Path("config/knowledge"), help="directory or file")
+    try_it.set_defaults(func=_assist_suggest)
     return parser
 
 

@@ -102,3 +102,18 @@ def test_usage_report_counts_suggestions_and_verdicts(tmp_path: Path) -> None:
                                      "used_rate": 1.0}
     assert report["articles"][1]["in_kb"] is False and report["articles"][1]["title"] == "Removed since"
     assert report["never_suggested"] == ["hours"]
+
+
+def test_cli_check_reports_every_problem_with_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hotline.center.cli import main
+
+    write(tmp_path / "a.yaml", DAMAGED)
+    assert main(["assist", "check", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip() == f"{tmp_path}: ok, 1 articles in 1 files"
+    write(tmp_path / "b.yaml", "- id: damaged\n  titel: typo\n  script: x\n  title: y\n")
+    assert main(["assist", "check", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.splitlines() == [f"{tmp_path / 'b.yaml'}:2: unknown field 'titel'"]
+    assert main(["assist", "check", str(REPO / "config" / "knowledge")]) == 0  # the demo knowledge base
+
+
+REPO = Path(__file__).resolve().parents[2]
