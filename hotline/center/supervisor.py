@@ -18,11 +18,10 @@ import uvicorn
 from hotline.asr.factory import resolve_engine
 from hotline.asr.models import whisper_model_path
 from hotline.asr.whisper_engine import WhisperRecognizer
-from hotline.assist.matcher import Matcher
 from hotline.assist.registry import KnowledgeRegistry
 from hotline.center.acd import Acd
 from hotline.center.agents import AgentDirectory, load_agents_file
-from hotline.center.assist_service import AssistService
+from hotline.center.assist_service import AssistService, warm_matcher
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import ivr_sources
 from hotline.center.postcall import PostCallTranscriber
@@ -49,7 +48,7 @@ class Supervisor:
         self.run_dir = settings.data / "run"
         self.workers: list[Child] = []
         self.registry: FlowRegistry
-        self.knowledge = KnowledgeRegistry(settings.knowledge, Matcher)
+        self.knowledge = KnowledgeRegistry(settings.knowledge, warm_matcher)
         self._stop = asyncio.Event()
 
     def _worker_child(self, index: int, redis_url: str, settings_file: Path) -> Child:
