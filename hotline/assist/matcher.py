@@ -3,25 +3,37 @@
 :class:`Matcher` is pure: it indexes a :class:`~hotline.assist.kb.KnowledgeBase` once and
 scores each utterance against every article, combining a word-level BM25 coverage score
 (stems and concept tokens; character bigrams for Chinese) with a character n-gram TF-IDF
-cosine that survives recogniser misspellings. Recent caller utterances add their scores at a
-lower weight. It abstains unless the best article is both good enough and clearly ahead of
-the runner-up. :class:`Suggester` keeps per-call state and never pushes the same article twice
-in a row.
+cosine that survives recogniser misspellings. For English it mixes in sentence-embedding
+similarity (MiniLM, :mod:`hotline.assist.embed`): the mean of the two best article sentences
+(title, tags, script sentences, steps). Utterances closer to generic greetings / thanks /
+holding talk than to any article sentence are pushed towards abstention, and an utterance with
+no content word leans on its context only. Recent caller utterances add their scores at a
+lower weight. It abstains unless the best article clears per-language thresholds.
+:class:`Suggester` keeps per-call state and never pushes the same article twice in a row.
+Without the model package the matcher is lexical-only (logged once by ``embed``).
 """
 
 from __future__ import annotations
 
-from collections import deque
+import threading
+from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+import numpy.typing as npt
 
+from hotline.assist.embed import Vectors, shared_encoder, split_sentences
 from hotline.assist.index import Mode, Scores, SparseIndex
-from hotline.assist.kb import KnowledgeBase, article_fields
+from hotline.assist.kb import Article, KnowledgeBase, article_fields
+from hotline.assist.lexicon import NO_INTENT_EN
 from hotline.assist.text import Analyzer, AnalyzerConfig
 
 FIELD_WEIGHTS = {"title": 3.0, "tags": 3.0, "script": 1.0, "steps": 0.5}
+RECENT_UTTERANCES = 256  # per-matcher memory of utterance scores, so context costs nothing
+THRESHOLDS = {"en": (0.26, 0.0), "zh": (0.0, 0.0)}
+# without the embedding model English scores are lexical only, on the Chinese scale
+LEXICAL_THRESHOLDS = {"en": (0.04, 0.01), "zh": (0.0, 0.0)}
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,20 @@ class MatcherConfig:
     context_weights: tuple[float, ...] = (0.5, 0.25)
     min_score: float = 0.04
     min_margin: float = 0.01
+    # per-language (min_score, min_margin), overriding the two above: score scales differ
+    # (English adds embedding similarity, Chinese is lexical only)
+    # (English adds embedding similarity, Chinese is lexical only); tuned by
+    # ``evaluate.tune_thresholds`` on the dev set, judged by its cross-validation
+    language_thresholds: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(THRESHOLDS))
     analyzer: AnalyzerConfig = field(default_factory=AnalyzerConfig)
+    # sentence-embedding similarity (English MiniLM); lexical-only when the model is missing
+    use_embeddings: bool = True
+    embed_languages: tuple[str, ...] = ("en",)
+    embed_fields: tuple[str, ...] = ("title", "tags", "script", "steps")
+    embed_weight: float = 0.5
+    embed_top: int = 2
+    # how hard an utterance closer to generic no-intent talk than to any article is pushed down
+    no_intent_weight: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -51,10 +76,39 @@ class Suggestion:
 
 
 class _LanguageIndex:
-    def __init__(self, ids: list[str], words: SparseIndex, grams: SparseIndex) -> None:
+    def __init__(self, ids: list[str], words: SparseIndex, grams: SparseIndex,
+                 units: Vectors | None = None, owners: Sequence[int] = ()) -> None:
         self.ids = ids
         self.words = words
         self.grams = grams
+        self.units = units  # unit vectors of article sentences, one row each
+        self.no_intent: Vectors | None = None  # unit vectors of generic no-intent talk
+        # where each unit's similarity goes in an (articles, most units of one article) matrix
+        self.slots: npt.NDArray[np.intp] | None = None
+        self.slots_shape = (len(ids), 1)
+        if units is not None and len(owners):
+            counts = np.bincount(np.asarray(owners, dtype=np.intp), minlength=len(ids))
+            width = int(counts.max())
+            seen = np.zeros(len(ids), dtype=np.intp)
+            slots = np.zeros(len(owners), dtype=np.intp)
+            for row, owner in enumerate(owners):
+                slots[row] = owner * width + seen[owner]
+                seen[owner] += 1
+            self.slots, self.slots_shape = slots, (len(ids), width)
+
+
+def _embed_units(article: Article, language: str, fields: Sequence[str]) -> list[str]:
+    units: list[str] = []
+    for name in fields:
+        if name == "title" and language in article.titles:
+            units.append(article.titles[language])
+        elif name == "tags":
+            units.extend(article.tags.get(language, ()))
+        elif name == "script" and language in article.scripts:
+            units.extend(split_sentences(article.scripts[language]))
+        elif name == "steps":
+            units.extend(article.steps.get(language, ()))
+    return units
 
 
 class Matcher:
@@ -64,6 +118,11 @@ class Matcher:
         self.kb = kb
         self.config = config or MatcherConfig()
         self.analyzer = Analyzer(self.config.analyzer)
+        self._encoder = shared_encoder() if self.config.use_embeddings else None
+        self._recent_scores: OrderedDict[tuple[str, str], tuple[Scores, float]] = OrderedDict()
+        self._recent_lock = threading.Lock()
+        if self._encoder is None and self.config.language_thresholds == THRESHOLDS:
+            self.config = replace(self.config, language_thresholds=dict(LEXICAL_THRESHOLDS))
         self._indexes: dict[str, _LanguageIndex] = {}
         languages = sorted({lang for article in kb for lang in article.titles})
         for lang in languages:
@@ -82,30 +141,90 @@ class Matcher:
             word_docs.append({f: self.analyzer.words(t, language) for f, t in fields.items()})
             gram_docs.append({f: self.analyzer.grams(t, language) for f, t in fields.items()})
         options = {"k1": cfg.k1, "b": cfg.b, "unknown_weight": cfg.unknown_weight}
-        return _LanguageIndex(ids, SparseIndex(word_docs, cfg.field_weights, mode=cfg.word_mode, **options),
-                              SparseIndex(gram_docs, cfg.field_weights, mode=cfg.gram_mode, **options))
+        units, owners = self._build_units(language, ids)
+        index = _LanguageIndex(ids, SparseIndex(word_docs, cfg.field_weights, mode=cfg.word_mode, **options),
+                               SparseIndex(gram_docs, cfg.field_weights, mode=cfg.gram_mode, **options),
+                               units, owners)
+        if units is not None and self._encoder is not None and language == "en" and cfg.no_intent_weight > 0:
+            index.no_intent = self._encoder.encode_cached(NO_INTENT_EN)
+        return index
+
+    def _build_units(self, language: str, ids: Sequence[str]) -> tuple[Vectors | None, list[int]]:
+        cfg = self.config
+        if self._encoder is None or language not in cfg.embed_languages or cfg.embed_weight <= 0.0:
+            return None, []
+        texts: list[str] = []
+        owners: list[int] = []
+        for position, article_id in enumerate(ids):
+            units = _embed_units(self.kb[article_id], language, cfg.embed_fields)
+            texts.extend(units)
+            owners.extend([position] * len(units))
+        if not texts:
+            return None, []
+        return self._encoder.encode_cached(texts), owners
 
     def _index_for(self, language: str) -> _LanguageIndex | None:
         lang = language.lower()
         return self._indexes.get(lang) or self._indexes.get(lang.split("-")[0].split("_")[0])
 
-    def _utterance_scores(self, index: _LanguageIndex, text: str, language: str) -> Scores:
-        w = self.config.word_weight
+    def _utterance(self, index: _LanguageIndex, text: str, language: str) -> tuple[Scores, float]:
+        """Scores of one utterance and its no-intent gap, remembered for reuse as context."""
+        key = (language, text)
+        with self._recent_lock:
+            hit = self._recent_scores.get(key)
+            if hit is not None:
+                self._recent_scores.move_to_end(key)
+                return hit
+        cfg = self.config
+        w = cfg.word_weight
         scores = index.words.score(self.analyzer.words(text, language)) * w
         if w < 1.0:
             scores += index.grams.score(self.analyzer.grams(text, language)) * (1.0 - w)
-        return scores
+        gap = 0.0
+        if index.units is not None and self._encoder is not None:
+            query = self._encoder.encode_cached([text])[0]
+            sims = self._encoder.similarity(index.units, query)
+            scores = scores * (1.0 - cfg.embed_weight) + self._semantic(index, sims) * cfg.embed_weight
+            if index.no_intent is not None:
+                gap = max(0.0, float(self._encoder.similarity(index.no_intent, query).max()) - float(sims.max()))
+        result = (scores, gap)
+        with self._recent_lock:
+            self._recent_scores[key] = result
+            while len(self._recent_scores) > RECENT_UTTERANCES:
+                self._recent_scores.popitem(last=False)
+        return result
+
+    def _semantic(self, index: _LanguageIndex, sims: Vectors) -> Scores:
+        """Per article: mean of its ``embed_top`` best sentence similarities (``sims``, one per unit)."""
+        assert index.slots is not None
+        padded = np.full(index.slots_shape, -1.0, dtype=np.float32)
+        padded.flat[index.slots] = sims
+        top = min(max(1, self.config.embed_top), padded.shape[1])
+        best = -np.partition(-padded, top - 1, axis=1)[:, :top] if top < padded.shape[1] else padded
+        best = np.where(best > -1.0, best, best.max(axis=1, keepdims=True))  # articles with few sentences
+        out: Scores = np.clip(best.mean(axis=1).astype(np.float64), 0.0, 1.0)
+        return out
 
     def scores(self, text: str, language: str, context: Sequence[str] = ()) -> tuple[list[str], Scores]:
         """Article ids and their combined scores; ``context`` is earlier utterances, oldest first."""
         index = self._index_for(language)
         if index is None:
             return [], np.zeros(0)
-        scores = self._utterance_scores(index, text, language)
         recent = [c for c in reversed(context) if c.strip()]
+        from_context = np.zeros(len(index.ids))
+        used = 0.0
         for weight, previous in zip(self.config.context_weights, recent, strict=False):
-            scores += weight * self._utterance_scores(index, previous, language)
-        return index.ids, scores
+            from_context += weight * self._utterance(index, previous, language)[0]
+            used += weight
+        if not self.analyzer.words(text, language):
+            # no content word at all ("okay", "and what do you need for that", "对"): only the
+            # conversation so far can say what it is about
+            return index.ids, from_context / used if used > 0.0 else from_context
+        scores, gap = self._utterance(index, text, language)
+        # a uniform shift for talk closer to greetings and thanks than to any article sentence:
+        # the ranking stays, the best score falls towards abstention
+        penalty = self.config.no_intent_weight * self.config.embed_weight * gap
+        return index.ids, scores - penalty + from_context
 
     def rank(self, text: str, language: str, context: Sequence[str] = (), k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` best ``(article id, score)`` pairs, best first, whether or not they pass the thresholds."""
@@ -117,20 +236,27 @@ class Matcher:
         order = sorted(top.tolist(), key=lambda i: (-scores[i], ids[i]))
         return [(ids[i], float(scores[i])) for i in order]
 
-    def decide(self, ranked: Sequence[tuple[str, float]]) -> Suggestion | None:
+    def thresholds(self, language: str) -> tuple[float, float]:
+        """``(min_score, min_margin)`` for ``language``."""
+        cfg = self.config
+        lang = language.lower()
+        found = cfg.language_thresholds.get(lang) or cfg.language_thresholds.get(lang.split("-")[0].split("_")[0])
+        return found if found is not None else (cfg.min_score, cfg.min_margin)
+
+    def decide(self, ranked: Sequence[tuple[str, float]], language: str = "") -> Suggestion | None:
         """Apply the abstention rule to a ranking from :meth:`rank` (at least two entries for a margin)."""
         if not ranked:
             return None
         best_id, best = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
-        cfg = self.config
-        if best < cfg.min_score or best - second < cfg.min_margin:
+        min_score, min_margin = self.thresholds(language)
+        if best <= 0.0 or best < min_score or best - second < min_margin:
             return None
-        return Suggestion(best_id, best, confidence(best, second, cfg.min_score, cfg.min_margin))
+        return Suggestion(best_id, best, confidence(best, second, min_score, min_margin))
 
     def match(self, text: str, language: str, context: Sequence[str] = ()) -> Suggestion | None:
         """The article to suggest for this utterance, or ``None`` when nothing fits confidently."""
-        return self.decide(self.rank(text, language, context, k=2))
+        return self.decide(self.rank(text, language, context, k=2), language)
 
 
 def confidence(best: float, second: float, min_score: float, min_margin: float) -> float:

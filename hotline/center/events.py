@@ -8,7 +8,6 @@ record lives in the call store, not in Redis.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -38,6 +37,7 @@ class EventPublisher:
         self.failed = 0
         self.dropped = 0
         self._warned = False
+        self._sending = False
 
     def _put(self, op: str, payload: Any) -> None:
         if self._sender is None:
@@ -76,6 +76,7 @@ class EventPublisher:
     async def _send_loop(self) -> None:
         while True:
             op, payload = await self._queue.get()
+            self._sending = True
             try:
                 await self._send(op, payload)
                 self.published += 1
@@ -88,16 +89,19 @@ class EventPublisher:
                     log.warning("redis unreachable, events dropped until it is back",
                                 extra={"error": type(exc).__name__})
                     self._warned = True
+            finally:
+                self._sending = False
 
     async def flush(self, timeout: float = 3.0) -> None:
         """Give queued events a chance to go out (at shutdown)."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while not self._queue.empty() and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.05)
+        while (not self._queue.empty() or self._sending) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
 
     async def aclose(self) -> None:
         await self.flush()
         if self._sender is not None:
+            # a command cut short can leave redis-py waiting on its connection: give up after a second
+            # rather than hang the shutdown
             self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
+            await asyncio.wait({self._sender}, timeout=1.0)

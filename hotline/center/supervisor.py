@@ -87,6 +87,7 @@ class Supervisor:
         server: uvicorn.Server | None = None
         server_task: asyncio.Task[None] | None = None
         client: aioredis.Redis | None = None
+        events_client: aioredis.Redis | None = None
         postcall: PostCallTranscriber | None = None
         postcall_task: asyncio.Task[None] | None = None
         sources: dict[str, DataSource] = {}
@@ -121,7 +122,10 @@ class Supervisor:
             for username in (await agents.all_presence()):  # no desk is connected to a server just started
                 await agents.disconnected(username)  # desks that reconnect soon get their state back
             acd = Acd(client, agents, s.ring_timeout_s)
-            call_events = CallEvents(client)
+            # the stream reader blocks in XREAD: it gets a connection pool of its own, so that stopping it
+            # can never hand a connection still waiting for XREAD's reply to a publisher (redis-py #2663)
+            events_client = redis_client(redis_url)
+            call_events = CallEvents(events_client)
             publisher = EventPublisher(client)
             await loop.run_in_executor(None, self.knowledge.scan)
             for kb_problem in self.knowledge.errors:  # suggestions are off until it is fixed; calls are not
@@ -184,6 +188,8 @@ class Supervisor:
                     await asyncio.wait_for(server_task, 5.0)
             if client is not None:
                 await client.aclose()
+            if events_client is not None:
+                await events_client.aclose()
             if redis_server is not None:
                 await redis_server.stop()
             await close_sources(sources)  # the desk's CRM lookups

@@ -39,7 +39,11 @@ class NewAgent(BaseModel):
 
 
 class CallEvents:
-    """Reads the event stream once and hands each call's events to whoever watches that call."""
+    """Reads the event stream once and hands each call's events to whoever watches that call.
+
+    Give it a client of its own: it blocks in XREAD, and a blocked connection must never be
+    shared with commands that expect a prompt reply.
+    """
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.redis = client

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
+import numpy as np
+import pytest
+from tokenizers import Tokenizer
+from tokenizers.models import WordLevel
+from tokenizers.pre_tokenizers import Whitespace
+
+from hotline.assist.embed import BertEncoder, read_safetensors, shared_encoder
 from hotline.assist.kb import KnowledgeBase, parse_kb
-from hotline.assist.matcher import Matcher, Suggester
+from hotline.assist.matcher import Matcher, MatcherConfig, Suggester
 
 KB_TEXT = """
 - id: track
@@ -98,3 +106,78 @@ def test_suggester_does_not_repeat_the_same_article(matcher: Matcher) -> None:
     assert again is not None and again.article_id == "damaged"
     call.reset()
     assert call.last is None
+
+
+def test_lexical_only_matcher_still_matches(kb: KnowledgeBase) -> None:
+    lexical = Matcher(kb, MatcherConfig(use_embeddings=False))
+    s = lexical.match("um yeah so the vase arrived all smashed what do i do", "en")
+    assert s is not None and s.article_id == "damaged"
+    assert lexical.match("okay", "en") is None
+
+
+def test_content_free_utterance_leans_on_context(matcher: Matcher) -> None:
+    assert matcher.match("okay", "en") is None
+    s = matcher.match("okay", "en", context=["you clothes at what thyme on saturday"])
+    assert s is not None and s.article_id == "opening"
+
+
+def test_confidence_in_unit_range(matcher: Matcher) -> None:
+    for text in ("where is my parcel", "the box came smashed", "are you open on sunday"):
+        s = matcher.match(text, "en")
+        assert s is None or 0.0 <= s.confidence <= 1.0
+
+
+# -- the numpy / onnxruntime encoder on a tiny random BERT (no model package needed) -----------------
+
+def _tiny_bert(directory: Path, rng: np.random.Generator) -> None:
+    hidden, inter, layers, vocab = 8, 16, 2, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "parcel", "lost", "box", "late"]
+    shapes: dict[str, tuple[int, ...]] = {
+        "embeddings.word_embeddings.weight": (len(vocab), hidden),
+        "embeddings.position_embeddings.weight": (16, hidden),
+        "embeddings.token_type_embeddings.weight": (2, hidden),
+        "embeddings.LayerNorm.weight": (hidden,), "embeddings.LayerNorm.bias": (hidden,),
+    }
+    for i in range(layers):
+        p = f"encoder.layer.{i}."
+        for name in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+            shapes[p + name + ".weight"], shapes[p + name + ".bias"] = (hidden, hidden), (hidden,)
+        shapes[p + "intermediate.dense.weight"], shapes[p + "intermediate.dense.bias"] = (inter, hidden), (inter,)
+        shapes[p + "output.dense.weight"], shapes[p + "output.dense.bias"] = (hidden, inter), (hidden,)
+        for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
+            shapes[p + ln + ".weight"], shapes[p + ln + ".bias"] = (hidden,), (hidden,)
+    header: dict[str, object] = {"__metadata__": {"format": "pt"}}
+    blobs, offset = [], 0
+    for name, shape in shapes.items():
+        data = rng.normal(0.0, 0.5, shape).astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    head = json.dumps(header).encode()
+    (directory / "model.safetensors").write_bytes(len(head).to_bytes(8, "little") + head + b"".join(blobs))
+    (directory / "config.json").write_text(json.dumps({
+        "hidden_size": hidden, "num_attention_heads": 2, "num_hidden_layers": layers, "layer_norm_eps": 1e-12}))
+    tokenizer = Tokenizer(WordLevel({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = Whitespace()
+    tokenizer.save(str(directory / "tokenizer.json"))
+
+
+def test_safetensors_reader_and_encoders_agree(tmp_path: Path) -> None:
+    _tiny_bert(tmp_path, np.random.default_rng(3))
+    tensors = read_safetensors(tmp_path / "model.safetensors")
+    assert tensors["embeddings.word_embeddings.weight"].shape == (8, 8)
+    fast, slow = BertEncoder(tmp_path), BertEncoder(tmp_path, use_onnx=False)
+    assert fast.backend == "onnxruntime" and slow.backend == "numpy"
+    texts = ["parcel lost", "box late parcel", "late", "parcel box lost late lost"]
+    a, b = fast.encode(texts), slow.encode(texts)
+    assert a.shape == (4, 8) and np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    # padding in a batch must not change a sentence's vector
+    assert np.allclose(a[2], fast.encode(["late"])[0], atol=1e-5)
+    assert np.allclose(a, b, atol=2e-3)  # numpy uses the tanh GELU
+    assert np.allclose(fast.encode_cached(texts), a, atol=1e-6)
+
+
+def test_minilm_knows_paraphrases() -> None:
+    encoder = shared_encoder()
+    assert encoder is not None
+    v = encoder.encode(["where is my parcel", "track my package", "I want a refund"])
+    assert float(v[0] @ v[1]) > float(v[0] @ v[2]) + 0.2

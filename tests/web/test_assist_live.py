@@ -30,15 +30,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class Live:
-    def __init__(self, tmp: Path, client: aioredis.Redis) -> None:
+    def __init__(self, tmp: Path, client: aioredis.Redis, reader: aioredis.Redis) -> None:
         shutil.copytree(REPO / "config" / "knowledge", tmp / "knowledge")
+        self.client = client
         self.store = SqliteCallStore(tmp / "calls.db")
         self.registry: KnowledgeRegistry[Matcher] = KnowledgeRegistry(tmp / "knowledge", Matcher)
         assert self.registry.scan()
         self.worker = EventPublisher(client)  # what a worker publishes
         self.app_side = EventPublisher(client)
         self.assist = AssistService(self.registry, self.store, self.app_side)
-        self.events = CallEvents(client)
+        self.events = CallEvents(reader)  # a blocking XREAD gets its own connection pool, as in the server
         self.events.listen(self.assist.on_event)
         self.desk: list[dict[str, Any]] = []
 
@@ -64,8 +65,8 @@ class Live:
 async def live(tmp_path: Path, _tools_present: None) -> AsyncIterator[Live]:
     server = EmbeddedRedis(tmp_path)
     await server.start()
-    client = aioredis.from_url(server.url)
-    setup = Live(tmp_path, client)
+    client, reader_client = aioredis.from_url(server.url), aioredis.from_url(server.url)
+    setup = Live(tmp_path, client, reader_client)
     reader = asyncio.create_task(setup.events.run())
     await asyncio.sleep(0.2)  # the reader starts at the stream's end
     yield setup
@@ -74,6 +75,7 @@ async def live(tmp_path: Path, _tools_present: None) -> AsyncIterator[Live]:
     await setup.worker.aclose()
     await setup.app_side.aclose()
     await client.aclose()
+    await reader_client.aclose()
     await server.stop()
 
 
@@ -120,7 +122,7 @@ async def test_knowledge_api_edits_reload_the_matcher_and_report_usage(live: Liv
     async def listening() -> bool:
         return True
 
-    app = create_app(AppState(live.store, live.events.redis, "127.0.0.1:5060", listening, "whisper", "base",
+    app = create_app(AppState(live.store, live.client, "127.0.0.1:5060", listening, "whisper", "base",
                               tmp_path, knowledge=live.registry, assist=live.assist))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         status = (await http.get("/api/knowledge")).json()
