@@ -75,7 +75,7 @@ def _flows_graph(args: argparse.Namespace) -> int:
 def _assist_eval(args: argparse.Namespace) -> int:
     from hotline.assist.evaluate import main as evaluate_main
 
-    return evaluate_main(["--kb", str(args.kb), "--cases", str(args.cases)])
+    return evaluate_main(["--kb", str(args.kb), "--cases", str(args.cases), "--cv", str(args.cv)])
 
 
 def _load_knowledge(path: Path) -> tuple[object, dict[str, str]]:
@@ -180,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev = asub.add_parser("eval", help="measure the matcher on labelled caller utterances (prints JSON)")
     ev.add_argument("--kb", type=Path, required=True, help="knowledge base YAML")
     ev.add_argument("--cases", type=Path, required=True, help="cases, one JSON object per line")
+    ev.add_argument("--cv", type=int, default=0, metavar="K",
+                    help="also K-fold cross-validation (thresholds tuned on the other folds)")
     ev.set_defaults(func=_assist_eval)
     check = asub.add_parser("check", help="validate knowledge files; problems as file:line, exit 1")
     check.add_argument("path", type=Path, nargs="?", default=Path("config/knowledge"),
