@@ -104,6 +104,12 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
             page.click("#wrapup-done")
             page.wait_for_selector("#state[data-state=available]")
             hung_up_at = time.time()
+            # the knowledge admin page reports the card and the agent's verdict
+            admin = browser.new_page()
+            admin.goto(f"{desk_server.base_url}/admin/knowledge")
+            row = admin.wait_for_selector("#usage tr[data-article=damaged-item]", timeout=10000)
+            cells = [c.inner_text() for c in row.query_selector_all("td")]
+            assert cells[1] == "1" and cells[2] == "1", cells  # suggested once, used once
         finally:
             browser.close()
     thread.join(150)
