@@ -29,6 +29,7 @@ from hotline.center.processes import Child, ProcessError, wait_until
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.settings import Settings, settings_to_json
 from hotline.center.store import SqliteCallStore
+from hotline.center.ticket_reminders import TicketReminders
 from hotline.center.tickets import SqliteTicketStore
 from hotline.center.worker import flows_state_dir, prerender_prompts
 from hotline.ivr.lookups import DataSource, close_sources
@@ -142,9 +143,12 @@ class Supervisor:
                     return {}
                 return await crm_source.lookup(s.crm.get("operation", "customer"), {"caller": caller})
 
+            tickets = SqliteTicketStore(s.data / "tickets.db")
+            reminders = TicketReminders(tickets, agents, client, publisher.publish)
+            background.append(asyncio.create_task(reminders.run(), name="ticket-reminders"))
             app = create_app(AppState(store, client, s.sip, edge.listening, engine,
                                       "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language,
-                                      s.data, registry, SqliteTicketStore(s.data / "tickets.db"), agents, acd,
+                                      s.data, registry, tickets, agents, acd,
                                       call_events, crm, self.knowledge, assist))
             http_host, http_port = s.http_hostport
             server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",

@@ -26,6 +26,19 @@ TICKET_TYPES: Final = ("damage", "missing", "not_received", "redelivery", "callb
 TICKET_STATUSES: Final = ("open", "in_progress", "waiting", "resolved", "closed")
 TICKET_PRIORITIES: Final = ("low", "normal", "high", "urgent")
 REF_BASE: Final = 100000
+# statuses in which a ticket still needs work (and can become overdue)
+OPEN_STATUSES: Final = ("open", "in_progress", "waiting")
+# which status may follow which: work starts, waits for the customer, is resolved, then closed;
+# a resolved or closed ticket can be reopened
+TRANSITIONS: Final = {
+    "open": ("in_progress", "waiting", "resolved", "closed"),
+    "in_progress": ("open", "waiting", "resolved", "closed"),
+    "waiting": ("in_progress", "resolved", "closed"),
+    "resolved": ("closed", "open"),
+    "closed": ("open",),
+}
+# default time to resolve, by priority (the SLA); a ticket created without `due_at` gets it
+SLA_HOURS: Final = {"urgent": 4.0, "high": 24.0, "normal": 72.0, "low": 168.0}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -42,14 +55,21 @@ CREATE TABLE IF NOT EXISTS tickets (
     created_at REAL NOT NULL,
     due_at REAL,
     history TEXT NOT NULL,
-    recording TEXT NOT NULL
+    recording TEXT NOT NULL,
+    assignee TEXT NOT NULL DEFAULT '',
+    queue TEXT NOT NULL DEFAULT '',
+    updated_at REAL,
+    reminded_at REAL
 );
 CREATE INDEX IF NOT EXISTS tickets_status_created ON tickets(status, created_at DESC);
 CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at DESC);
 """
+# columns added after the first release: created on older files when they are opened
+_ADDED_COLUMNS = {"assignee": "TEXT NOT NULL DEFAULT ''", "queue": "TEXT NOT NULL DEFAULT ''",
+                  "updated_at": "REAL", "reminded_at": "REAL"}
 
 _COLUMNS = ("id, ref, type, status, priority, call_id, caller, parcel_number, description, fields, "
-            "created_at, due_at, history, recording")
+            "created_at, due_at, history, recording, assignee, queue, updated_at, reminded_at")
 
 
 class TicketError(Exception):
@@ -67,8 +87,10 @@ def ref_for_id(ticket_id: int) -> str:
 
 @dataclass
 class Ticket:
-    """One ticket. `history` lists status changes as {"at", "status", "by"}, oldest first;
-    `recording` is a voicemail's path relative to the data directory ("" if none)."""
+    """One ticket. `history` lists what happened, oldest first: status changes as {"at", "status",
+    "by"}, other changes as {"at", "by", "changes": {field: [old, new]}}, and notes as {"at", "by",
+    "note"}; `recording` is a voicemail's path relative to the data directory ("" if none); `due_at`
+    is the SLA time; `reminded_at` when the overdue reminder went out."""
 
     id: int
     ref: str
@@ -84,9 +106,17 @@ class Ticket:
     due_at: float | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     recording: str = ""
+    assignee: str = ""  # an agent's user name
+    queue: str = ""  # or a team (queue) that owns it
+    updated_at: float | None = None
+    reminded_at: float | None = None
+
+    def overdue(self, now: float | None = None) -> bool:
+        return (self.due_at is not None and self.status in OPEN_STATUSES
+                and self.due_at <= (time.time() if now is None else now))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "overdue": self.overdue()}
 
 
 class TicketStore(Protocol):
@@ -105,22 +135,45 @@ class TicketStore(Protocol):
         due_at: float | None = None,
         recording: str = "",
         by: str = "ivr",
+        assignee: str = "",
+        queue: str = "",
     ) -> Ticket: ...
 
     def get(self, ref: str) -> Ticket | None: ...
 
-    def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Ticket]: ...
+    def list(self, status: str | None = None, limit: int = 100, *, filters: TicketFilter | None = None,
+             ) -> builtins.list[Ticket]: ...
 
     def update_status(self, ref: str, status: str, by: str) -> Ticket: ...
+
+    def update(self, ref: str, by: str, *, status: str | None = None, assignee: str | None = None,
+               queue: str | None = None, priority: str | None = None, due_at: float | None = None,
+               note: str | None = None) -> Ticket: ...
+
+    def due_for_reminder(self, now: float) -> builtins.list[Ticket]: ...
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """Narrowing of :meth:`TicketStore.list`; None means any."""
+
+    type: str | None = None
+    priority: str | None = None
+    assignee: str | None = None
+    queue: str | None = None
+    caller: str | None = None
+    overdue: bool | None = None
+    open_only: bool = False  # statuses that still need work
 
 
 def _row_to_ticket(row: tuple[Any, ...]) -> Ticket:
     (id_, ref, type_, status, priority, call_id, caller, parcel_number, description, fields,
-     created_at, due_at, history, recording) = row
+     created_at, due_at, history, recording, assignee, queue, updated_at, reminded_at) = row
     return Ticket(id=id_, ref=ref, type=type_, status=status, priority=priority, call_id=call_id,
                   caller=caller, parcel_number=parcel_number, description=description,
                   fields=json.loads(fields), created_at=created_at, due_at=due_at,
-                  history=json.loads(history), recording=recording)
+                  history=json.loads(history), recording=recording, assignee=assignee, queue=queue,
+                  updated_at=updated_at, reminded_at=reminded_at)
 
 
 class SqliteTicketStore:
@@ -137,6 +190,10 @@ class SqliteTicketStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+            have = {row[1] for row in self._conn.execute("PRAGMA table_info(tickets)")}
+            for name, kind in _ADDED_COLUMNS.items():
+                if name not in have:
+                    self._conn.execute(f"ALTER TABLE tickets ADD COLUMN {name} {kind}")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -162,22 +219,28 @@ class SqliteTicketStore:
         due_at: float | None = None,
         recording: str = "",
         by: str = "ivr",
+        assignee: str = "",
+        queue: str = "",
     ) -> Ticket:
-        """A new open ticket with a fresh reference."""
+        """A new open ticket with a fresh reference; without `due_at` it is due after its
+        priority's SLA (:data:`SLA_HOURS`)."""
         if type not in TICKET_TYPES:
             raise ValueError(f"ticket type must be one of {', '.join(TICKET_TYPES)}")
         if priority not in TICKET_PRIORITIES:
             raise ValueError(f"ticket priority must be one of {', '.join(TICKET_PRIORITIES)}")
         now = time.time()
+        if due_at is None:
+            due_at = now + SLA_HOURS[priority] * 3600.0
         history = [{"at": now, "status": "open", "by": by}]
         field_values = {str(k): str(v) for k, v in (fields or {}).items()}
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO tickets(type, status, priority, call_id, caller, parcel_number, description, "
-                "fields, created_at, due_at, history, recording) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                "fields, created_at, due_at, history, recording, assignee, queue, updated_at) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (type, "open", priority, call_id, caller, parcel_number, description,
                  json.dumps(field_values, ensure_ascii=False), now, due_at,
-                 json.dumps(history), recording),
+                 json.dumps(history), recording, assignee, queue, now),
             )
             ticket_id = cur.lastrowid
             assert ticket_id is not None
@@ -187,47 +250,100 @@ class SqliteTicketStore:
         return Ticket(id=ticket_id, ref=ref, type=type, status="open", priority=priority, call_id=call_id,
                       caller=caller, parcel_number=parcel_number, description=description,
                       fields=field_values, created_at=now, due_at=due_at, history=history,
-                      recording=recording)
+                      recording=recording, assignee=assignee, queue=queue, updated_at=now)
 
     def get(self, ref: str) -> Ticket | None:
         with self._lock:
             row = self._conn.execute(f"SELECT {_COLUMNS} FROM tickets WHERE ref=?", (ref.strip(),)).fetchone()
         return _row_to_ticket(row) if row else None
 
-    def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Ticket]:
-        """Newest first, optionally only those in `status`."""
+    def list(self, status: str | None = None, limit: int = 100, *, filters: TicketFilter | None = None,
+             ) -> builtins.list[Ticket]:
+        """Newest first, optionally only those in `status` and matching `filters`."""
+        f = filters or TicketFilter()
+        where: builtins.list[str] = []
+        args: builtins.list[Any] = []
+        for column, value in (("status", status), ("type", f.type), ("priority", f.priority),
+                              ("assignee", f.assignee), ("queue", f.queue), ("caller", f.caller)):
+            if value is not None:
+                where.append(f"{column}=?")
+                args.append(value)
+        if f.open_only or f.overdue:
+            where.append(f"status IN ({','.join('?' * len(OPEN_STATUSES))})")
+            args.extend(OPEN_STATUSES)
+        if f.overdue is not None:
+            where.append("due_at IS NOT NULL AND due_at <= ?" if f.overdue else "(due_at IS NULL OR due_at > ?)")
+            args.append(time.time())
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
         with self._lock:
-            if status is None:
-                rows = self._conn.execute(
-                    f"SELECT {_COLUMNS} FROM tickets ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)
-                ).fetchall()
-            else:
-                rows = self._conn.execute(
-                    f"SELECT {_COLUMNS} FROM tickets WHERE status=? ORDER BY created_at DESC, id DESC LIMIT ?",
-                    (status, limit),
-                ).fetchall()
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM tickets {clause}ORDER BY created_at DESC, id DESC LIMIT ?",  # noqa: S608
+                (*args, limit)).fetchall()
         return [_row_to_ticket(r) for r in rows]
 
     def update_status(self, ref: str, status: str, by: str) -> Ticket:
         """Moves the ticket to `status` and records who did it; the same status again changes nothing.
-        Raises TicketNotFound."""
-        if status not in TICKET_STATUSES:
+        Raises TicketNotFound, or ValueError for a status that cannot follow the current one."""
+        return self.update(ref, by, status=status)
+
+    def update(self, ref: str, by: str, *, status: str | None = None, assignee: str | None = None,
+               queue: str | None = None, priority: str | None = None, due_at: float | None = None,
+               note: str | None = None) -> Ticket:
+        """Change a ticket; every change goes into its history with who made it and when.
+
+        Raises TicketNotFound, or ValueError (nothing changed) for an unknown status or priority or
+        a status that cannot follow the current one (:data:`TRANSITIONS`)."""
+        if status is not None and status not in TICKET_STATUSES:
             raise ValueError(f"ticket status must be one of {', '.join(TICKET_STATUSES)}")
+        if priority is not None and priority not in TICKET_PRIORITIES:
+            raise ValueError(f"ticket priority must be one of {', '.join(TICKET_PRIORITIES)}")
         with self._write() as conn:
             row = conn.execute(f"SELECT {_COLUMNS} FROM tickets WHERE ref=?", (ref.strip(),)).fetchone()
             if row is None:
                 raise TicketNotFound(f"no ticket {ref.strip()}")
             ticket = _row_to_ticket(row)
-            if ticket.status == status:
-                return ticket
             previous = ticket.status
-            ticket.status = status
-            ticket.history.append({"at": time.time(), "status": status, "by": by})
-            conn.execute("UPDATE tickets SET status=?, history=? WHERE id=?",
-                         (status, json.dumps(ticket.history), ticket.id))
-        log.info("ticket status changed",
-                 extra={"ticket_ref": ticket.ref, "from_status": previous, "to_status": status, "by": by})
+            now = time.time()
+            if status is not None and status != previous:
+                if status not in TRANSITIONS[previous]:
+                    raise ValueError(f"a {previous} ticket cannot become {status} "
+                                     f"(next: {', '.join(TRANSITIONS[previous])})")
+                ticket.status = status
+                ticket.history.append({"at": now, "status": status, "by": by})
+            changes: dict[str, list[Any]] = {}
+            for name, value in (("assignee", assignee), ("queue", queue), ("priority", priority), ("due_at", due_at)):
+                if value is not None and getattr(ticket, name) != value:
+                    changes[name] = [getattr(ticket, name), value]
+                    setattr(ticket, name, value)
+            if "due_at" in changes:
+                ticket.reminded_at = None  # a new SLA time gets its own reminder
+            if changes:
+                ticket.history.append({"at": now, "by": by, "changes": changes})
+            if note:
+                ticket.history.append({"at": now, "by": by, "note": note[:4000]})
+            if ticket.status == previous and not changes and not note:
+                return ticket
+            ticket.updated_at = now
+            conn.execute("UPDATE tickets SET status=?, history=?, assignee=?, queue=?, priority=?, due_at=?, "
+                         "updated_at=?, reminded_at=? WHERE id=?",
+                         (ticket.status, json.dumps(ticket.history, ensure_ascii=False), ticket.assignee,
+                          ticket.queue, ticket.priority, ticket.due_at, now, ticket.reminded_at, ticket.id))
+        log.info("ticket changed", extra={"ticket_ref": ticket.ref, "from_status": previous,
+                                          "to_status": ticket.status, "changed": sorted(changes), "by": by})
         return ticket
+
+    def due_for_reminder(self, now: float) -> builtins.list[Ticket]:
+        """Open tickets past their SLA time that have had no reminder yet; marks them reminded."""
+        with self._write() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM tickets WHERE status IN ({','.join('?' * len(OPEN_STATUSES))}) "  # noqa: S608
+                "AND due_at IS NOT NULL AND due_at <= ? AND reminded_at IS NULL ORDER BY due_at",
+                (*OPEN_STATUSES, now)).fetchall()
+            tickets = [_row_to_ticket(r) for r in rows]
+            for ticket in tickets:
+                ticket.reminded_at = now
+                conn.execute("UPDATE tickets SET reminded_at=? WHERE id=?", (now, ticket.id))
+        return tickets
 
     def close(self) -> None:
         with self._lock:

@@ -44,7 +44,7 @@ DEFAULT_MESSAGES: dict[str, dict[str, str]] = {
                        "zh": "请在提示音后留言，结束后请按井号键。"},
 }
 _KEYS = "0123456789*#"
-_COMMON = {"type", "prompt", "next", "set", "barge_in", "global", "description", "language"}
+_COMMON = {"type", "prompt", "next", "set", "barge_in", "global", "description", "language", "sensitive"}
 _ALLOWED: dict[str, set[str]] = {
     "say": {"next"},
     "menu": {"options", "timeout", "retries", "no_input", "no_match", "on_failure", "grammar"},
@@ -242,6 +242,7 @@ class _Parser:
         kw["set"] = self.mapping_of_text(raw, "set", ctx)
         kw["barge_in"] = self.flag(raw, "barge_in", ctx, True)
         kw["use_global"] = self.flag(raw, "global", ctx, True)
+        kw["sensitive"] = self.flag(raw, "sensitive", ctx, False)
         kw["language"] = self.text(raw, "language", ctx)
         if kw["language"] and kw["language"] not in self.languages:
             self.err(raw, "language", f"{ctx}: language '{kw['language']}' is not one of the flow's languages")

@@ -91,6 +91,9 @@ class Node:
     barge_in: bool = True
     language: str = ""  # speak this node's prompt in this language whatever the caller chose
     use_global: bool = True  # global handlers ("0", "agent") apply in this node
+    # card numbers and the like: while the caller is here the recording is silence, keys and
+    # speech are not stored, and what the node collects is kept out of the call record
+    sensitive: bool = False
     # input nodes
     timeout_ms: int = 6000
     retries: int = 2

@@ -117,7 +117,7 @@ def create_app(state: AppState) -> FastAPI:
     if state.flows is not None:
         app.include_router(flows_router(state.flows))
     if state.tickets is not None:
-        app.include_router(tickets_router(state.tickets))
+        app.include_router(tickets_router(state.tickets, state.agents))
     if state.knowledge is not None:
         app.include_router(knowledge_router(state.knowledge, state.store))
     if state.agents is not None and state.acd is not None and state.call_events is not None:

@@ -29,6 +29,7 @@ _BODY = """
 <section id="desk" hidden>
   <p><b id="me"></b> &middot; status <span id="state" data-state="offline">offline</span>
     <button id="go-available">Available</button> <button id="go-away">Away</button></p>
+  <ul id="reminders" class="error"></ul>
   <div id="ringing" hidden style="background:#fff4d6;padding:.6rem;border:1px solid #e8b300">
     <b>Incoming call</b> <span id="ring-info"></span> <button id="answer">Answer</button>
   </div>
@@ -43,6 +44,14 @@ _BODY = """
     <table><tbody id="context"></tbody></table>
     <h3>Previous calls</h3><ul id="previous"></ul>
     <h3>Open tickets</h3><ul id="tickets"></ul>
+    <p><b>New ticket</b> <select id="new-ticket-type"><option>damage</option><option>missing</option>
+      <option>not_received</option><option>redelivery</option><option>callback</option>
+      <option>address_change</option><option>other</option></select>
+      <select id="new-ticket-priority"><option>normal</option><option>high</option><option>urgent</option>
+      <option>low</option></select>
+      <input id="new-ticket-parcel" size="10" placeholder="parcel number">
+      <input id="new-ticket-description" size="40" placeholder="what happened">
+      <button id="new-ticket">Create</button> <span id="new-ticket-result"></span></p>
     <div style="display:flex;gap:1.5rem;align-items:flex-start">
       <div style="flex:1"><h3>Transcript</h3><ol id="transcript"></ol></div>
       <div style="flex:1"><h3>Suggested articles</h3><div id="suggestions"></div></div>
@@ -99,6 +108,8 @@ function handle(m) {
     showCall(m.call);
   }
   if (m.type === 'call_event') onCallEvent(m.event);
+  if (m.type === 'hello') loadReminders(m.agent.username);
+  if (m.type === 'ticket_overdue') addReminder(m.ticket);
   if (m.type === 'assist_feedback_saved') {
     const card = document.querySelector(`.card[data-n="${m.n}"]`);
     if (card) card.dataset.saved = 'yes';
@@ -132,7 +143,7 @@ async function showCall(call) {
   const r = await fetch(`/api/agent/calls/${call}/context?token=${token}`);
   if (!r.ok) return;
   const ctx = await r.json();
-  $('caller').textContent = ctx.call.from_uri;
+  $('caller').textContent = ctx.call.from_uri; callerNumber = ctx.call.from_uri;
   const custom = Object.entries(ctx.customer || {}).filter(([k]) => k !== 'found').map(([k, v]) => [`crm.${k}`, v]);
   const rows = [...custom, ['IVR path', (ctx.call.ivr_path || []).join(' > ')],
     ...Object.entries(ctx.call.variables || {}).filter(([k]) => !k.endsWith('_zh')).sort()];
@@ -166,6 +177,31 @@ function showSuggestion(e) {
   card.querySelector('.dismiss').onclick = verdict('not_relevant');
   $('suggestions').prepend(card);
 }
+// overdue tickets: pushed when their SLA time passes, and listed when the desk opens
+function addReminder(t) {
+  if (document.querySelector(`#reminders li[data-ref="${t.ref}"]`)) return;
+  const li = document.createElement('li');
+  li.dataset.ref = t.ref;
+  li.innerHTML = `Ticket <a href="/tickets#${esc(t.ref)}" target="_blank">${esc(t.ref)}</a> (${esc(t.type)},
+    ${esc(t.priority)}) is overdue since ${new Date(t.due_at * 1000).toLocaleTimeString()}: ${esc(t.description)}`;
+  $('reminders').appendChild(li);
+}
+async function loadReminders(me) {
+  const r = await fetch('/api/tickets?overdue=true&limit=50');
+  if (!r.ok) return;
+  for (const t of await r.json()) if (!t.assignee || t.assignee === me) addReminder(t);
+}
+let callerNumber = '';
+$('new-ticket').onclick = async () => {
+  const body = {type: $('new-ticket-type').value, priority: $('new-ticket-priority').value,
+                parcel_number: $('new-ticket-parcel').value, description: $('new-ticket-description').value,
+                call_id: currentCall || '', caller: callerNumber};
+  const r = await fetch(`/api/tickets?token=${token}`, {method: 'POST', headers: {'content-type': 'application/json'},
+    body: JSON.stringify(body)});
+  const t = await r.json();
+  $('new-ticket-result').textContent = r.ok ? `ticket ${t.ref} created` : JSON.stringify(t.detail);
+  $('new-ticket-result').dataset.ref = r.ok ? t.ref : '';
+};
 function onCallEvent(e) {
   if (e.type === 'assist.suggestion') showSuggestion(e);
   if (e.type === 'transcript.final') {

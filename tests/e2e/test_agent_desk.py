@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -198,3 +199,25 @@ def test_agent_holds_then_transfers_the_caller_to_another_agent(desk_server: Ser
     assert [(t.get("result"), t.get("agent")) for t in record["transfers"]] == [("answered", "chen"),
                                                                                 ("answered", "bob")]
     assert {"caller", "agent", "agent-2"} <= set(record["recordings"]) and record["end_reason"] == "agent_hangup"
+
+
+def test_an_overdue_ticket_reminds_the_agent_on_the_desk(desk_server: ServerProcess) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=require("chromium"), headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            login(page, desk_server.base_url, "alice")
+            due = time.time() + 8
+            created = httpx.post(f"{desk_server.base_url}/api/tickets", timeout=10, json={
+                "type": "damage", "priority": "urgent", "assignee": "alice", "due_at": due,
+                "description": "crushed box, customer waiting"})
+            assert created.status_code == 201, created.text
+            ref = created.json()["ref"]
+            assert page.query_selector(f"#reminders li[data-ref='{ref}']") is None  # not due yet
+            page.wait_for_selector(f"#reminders li[data-ref='{ref}']", timeout=60000)
+            shown_at = time.time()
+            assert "crushed box" in page.inner_text(f"#reminders li[data-ref='{ref}']")
+        finally:
+            browser.close()
+    assert shown_at >= due  # not before its SLA time; the wait above allows it a minute after (checks every 10 s)
+    assert desk_server.get(f"/api/tickets/{ref}")["reminded_at"] is not None

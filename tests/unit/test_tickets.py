@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from hotline.center.tickets import SqliteTicketStore, Ticket, TicketNotFound, TicketStore, ref_for_id
+from hotline.center.tickets import (
+    SqliteTicketStore,
+    Ticket,
+    TicketFilter,
+    TicketNotFound,
+    TicketStore,
+    ref_for_id,
+)
 
 
 def test_create_and_get(tmp_path: Path) -> None:
@@ -27,7 +34,8 @@ def test_create_and_get(tmp_path: Path) -> None:
     assert store.get(" 100001 ") == ticket  # as keyed in, tolerant of stray spaces
     assert store.get("100002") is None
     second = store.create("callback")
-    assert second.ref == "100002" and second.caller == "" and second.fields == {} and second.due_at is None
+    assert second.ref == "100002" and second.caller == "" and second.fields == {}
+    assert second.due_at == second.created_at + 72 * 3600  # the normal priority's SLA
     assert len(second.ref) == 6 and second.ref.isdigit()
     assert ref_for_id(899999) == "999999"
 
@@ -111,3 +119,38 @@ def test_to_dict_is_plain_data(tmp_path: Path) -> None:
     data = store.create("redelivery", fields={"slot": "2026-11-24"}).to_dict()
     assert data["ref"] == "100001" and data["fields"] == {"slot": "2026-11-24"}
     assert data["history"][0]["status"] == "open"
+
+
+def test_workflow_transitions_assignment_notes_and_filters(tmp_path: Path) -> None:
+    store = SqliteTicketStore(tmp_path / "tickets.db")
+    ref = store.create("damage", caller="+15550100", priority="high").ref
+    ticket = store.update(ref, "alice", assignee="alice", queue="claims", note="called the depot")
+    assert (ticket.assignee, ticket.queue, ticket.status) == ("alice", "claims", "open")
+    assert ticket.history[1]["changes"] == {"assignee": ["", "alice"], "queue": ["", "claims"]}
+    assert ticket.history[2] == {"at": ticket.history[2]["at"], "by": "alice", "note": "called the depot"}
+    store.update(ref, "alice", status="resolved")
+    with pytest.raises(ValueError, match="a resolved ticket cannot become waiting"):
+        store.update(ref, "bob", status="waiting", assignee="bob")
+    assert store.get(ref).assignee == "alice"  # type: ignore[union-attr]  # the refused update changed nothing
+    store.update(ref, "bob", status="open")  # reopened
+    store.create("callback", priority="low")
+    found = store.list(filters=TicketFilter(assignee="alice"))
+    assert [t.ref for t in found] == [ref]
+    assert [t.type for t in store.list(filters=TicketFilter(priority="low"))] == ["callback"]
+    assert store.list(filters=TicketFilter(overdue=True)) == []
+    assert len(store.list(filters=TicketFilter(open_only=True))) == 2
+
+
+def test_overdue_tickets_are_reminded_once(tmp_path: Path) -> None:
+    store = SqliteTicketStore(tmp_path / "tickets.db")
+    now = time.time()
+    late = store.create("damage", due_at=now - 5).ref
+    store.create("damage", due_at=now + 3600)
+    done = store.create("damage", due_at=now - 5).ref
+    store.update(done, "alice", status="resolved")
+    assert [t.ref for t in store.list(filters=TicketFilter(overdue=True))] == [late]
+    assert store.get(late).to_dict()["overdue"] is True  # type: ignore[union-attr]
+    assert [t.ref for t in store.due_for_reminder(now)] == [late]
+    assert store.due_for_reminder(now + 1) == []  # once
+    store.update(late, "alice", due_at=now + 1)  # a new SLA time: a new reminder when it passes
+    assert [t.ref for t in store.due_for_reminder(now + 2)] == [late]
