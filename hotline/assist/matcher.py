@@ -31,9 +31,10 @@ from hotline.assist.text import Analyzer, AnalyzerConfig
 
 FIELD_WEIGHTS = {"title": 3.0, "tags": 3.0, "script": 1.0, "steps": 0.5}
 RECENT_UTTERANCES = 256  # per-matcher memory of utterance scores, so context costs nothing
-THRESHOLDS = {"en": (0.26, 0.0), "zh": (0.0, 0.0)}
+# per language (min_score, min_margin, min_relative_margin); see MatcherConfig.language_thresholds
+THRESHOLDS: dict[str, tuple[float, ...]] = {"en": (0.26, 0.0, 0.15), "zh": (0.0, 0.0, 0.2)}
 # without the embedding model English scores are lexical only, on the Chinese scale
-LEXICAL_THRESHOLDS = {"en": (0.04, 0.01), "zh": (0.0, 0.0)}
+LEXICAL_THRESHOLDS: dict[str, tuple[float, ...]] = {"en": (0.28, 0.0, 0.15), "zh": (0.0, 0.0, 0.2)}
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,12 @@ class MatcherConfig:
     context_weights: tuple[float, ...] = (0.5, 0.25)
     min_score: float = 0.04
     min_margin: float = 0.01
-    # per-language (min_score, min_margin), overriding the two above: score scales differ
-    # (English adds embedding similarity, Chinese is lexical only)
-    # (English adds embedding similarity, Chinese is lexical only); tuned by
+    # (best - second) / best: how far the winner stands out relative to its own score
+    min_relative_margin: float = 0.0
+    # per-language (min_score, min_margin[, min_relative_margin]), overriding the three above:
+    # score scales differ (English adds embedding similarity, Chinese is lexical only); tuned by
     # ``evaluate.tune_thresholds`` on the dev set, judged by its cross-validation
-    language_thresholds: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(THRESHOLDS))
+    language_thresholds: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: dict(THRESHOLDS))
     analyzer: AnalyzerConfig = field(default_factory=AnalyzerConfig)
     # sentence-embedding similarity (English MiniLM); lexical-only when the model is missing
     use_embeddings: bool = True
@@ -236,33 +238,44 @@ class Matcher:
         order = sorted(top.tolist(), key=lambda i: (-scores[i], ids[i]))
         return [(ids[i], float(scores[i])) for i in order]
 
-    def thresholds(self, language: str) -> tuple[float, float]:
-        """``(min_score, min_margin)`` for ``language``."""
+    def thresholds(self, language: str) -> tuple[float, float, float]:
+        """``(min_score, min_margin, min_relative_margin)`` for ``language``."""
         cfg = self.config
         lang = language.lower()
         found = cfg.language_thresholds.get(lang) or cfg.language_thresholds.get(lang.split("-")[0].split("_")[0])
-        return found if found is not None else (cfg.min_score, cfg.min_margin)
+        if found is None:
+            return cfg.min_score, cfg.min_margin, cfg.min_relative_margin
+        return found[0], found[1], found[2] if len(found) > 2 else cfg.min_relative_margin
 
     def decide(self, ranked: Sequence[tuple[str, float]], language: str = "") -> Suggestion | None:
-        """Apply the abstention rule to a ranking from :meth:`rank` (at least two entries for a margin)."""
+        """Apply the abstention rule to a ranking from :meth:`rank` (at least two entries for a margin).
+
+        The best article is shown when its score is positive and at least ``min_score``, and its lead
+        over the runner-up is at least ``min_margin`` and at least ``min_relative_margin`` of its score.
+        """
         if not ranked:
             return None
         best_id, best = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
-        min_score, min_margin = self.thresholds(language)
-        if best <= 0.0 or best < min_score or best - second < min_margin:
+        min_score, min_margin, min_relative = self.thresholds(language)
+        if not passes(best, second, min_score, min_margin, min_relative):
             return None
-        return Suggestion(best_id, best, confidence(best, second, min_score, min_margin))
+        return Suggestion(best_id, best, confidence(best, second, min_score, min_margin, min_relative))
 
     def match(self, text: str, language: str, context: Sequence[str] = ()) -> Suggestion | None:
         """The article to suggest for this utterance, or ``None`` when nothing fits confidently."""
         return self.decide(self.rank(text, language, context, k=2), language)
 
 
-def confidence(best: float, second: float, min_score: float, min_margin: float) -> float:
-    """Display confidence: how far the best score clears both thresholds, squashed into ``[0, 1]``."""
+def passes(best: float, second: float, min_score: float, min_margin: float, min_relative: float = 0.0) -> bool:
+    """The abstention rule of :meth:`Matcher.decide` on the two best scores."""
+    return best > 0.0 and best >= min_score and best - second >= min_margin and best - second >= min_relative * best
+
+
+def confidence(best: float, second: float, min_score: float, min_margin: float, min_relative: float = 0.0) -> float:
+    """Display confidence: how far the best score clears the thresholds, squashed into ``[0, 1]``."""
     score_part = (best - min_score) / max(1e-9, 1.0 - min_score)
-    margin_part = (best - second - min_margin) / max(1e-9, best)
+    margin_part = (best - second - max(min_margin, min_relative * best)) / max(1e-9, best)
     value = 0.5 + 0.5 * min(1.0, max(0.0, score_part)) * min(1.0, max(0.0, 2.0 * margin_part + 0.5))
     return round(min(1.0, max(0.0, value)), 4)
 

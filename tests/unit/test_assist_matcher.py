@@ -127,6 +127,19 @@ def test_confidence_in_unit_range(matcher: Matcher) -> None:
         assert s is None or 0.0 <= s.confidence <= 1.0
 
 
+
+def test_decide_needs_a_relative_lead(kb: KnowledgeBase) -> None:
+    m = Matcher(kb, MatcherConfig(use_embeddings=False, language_thresholds={"en": (0.1, 0.0, 0.2)}))
+    assert m.thresholds("en-GB") == (0.1, 0.0, 0.2)
+    clear = m.decide([("track", 0.5), ("damaged", 0.35)], "en")  # lead 0.15 = 30 % of 0.5
+    assert clear is not None and clear.article_id == "track" and 0.0 <= clear.confidence <= 1.0
+    assert m.decide([("track", 0.5), ("damaged", 0.45)], "en") is None  # lead 10 %
+    assert m.decide([("track", 0.05), ("damaged", 0.0)], "en") is None  # below min_score
+    # two-value thresholds still work, the relative margin then comes from the config
+    legacy = Matcher(kb, MatcherConfig(use_embeddings=False, language_thresholds={"en": (0.1, 0.0)}))
+    assert legacy.thresholds("en") == (0.1, 0.0, 0.0)
+    assert legacy.decide([("track", 0.5), ("damaged", 0.45)], "en") is not None
+
 # -- the numpy / onnxruntime encoder on a tiny random BERT (no model package needed) -----------------
 
 def _tiny_bert(directory: Path, rng: np.random.Generator) -> None:
