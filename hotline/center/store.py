@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hotline.center.records import CallRecord
+from hotline.qa.search import CallQuery, fts_query, index_text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -23,7 +24,11 @@ CREATE TABLE IF NOT EXISTS calls (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS calls_started ON calls(started_at DESC);
+CREATE VIRTUAL TABLE IF NOT EXISTS calls_fts USING fts5(text, call_id UNINDEXED,
+                                                         tokenize='unicode61 remove_diacritics 2');
 """
+HIT_START, HIT_END = "\u0002", "\u0003"  # around matched words in search snippets
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])(\u0003?) (?=\u0002?[\u3400-\u9fff])")  # indexing spaced them
 
 
 # fields that the app process writes into a live call's record; a worker's save keeps them
@@ -42,6 +47,7 @@ class CallStore(Protocol):
     def set_paths(self, call_id: str, values: dict[str, Any]) -> bool: ...
     def append(self, call_id: str, path: str, item: Any) -> bool: ...
     def between(self, since: float, until: float, with_field: str | None = None) -> list[dict[str, Any]]: ...
+    def search(self, query: CallQuery) -> list[dict[str, Any]]: ...
 
 
 class SqliteCallStore:
@@ -53,6 +59,20 @@ class SqliteCallStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+            indexed = self._conn.execute("SELECT count(*) FROM calls_fts").fetchone()[0]
+            if indexed == 0:  # a data directory from before the search index: index what is there
+                for call_id, raw in self._conn.execute("SELECT id, data FROM calls").fetchall():
+                    self._index(call_id, json.loads(raw))
+
+    def _index(self, call_id: str, data: dict[str, Any]) -> None:
+        """(Re)index one call; the caller holds the lock (and, for a save, the transaction)."""
+        self._conn.execute("DELETE FROM calls_fts WHERE call_id=?", (call_id,))
+        self._conn.execute("INSERT INTO calls_fts(text, call_id) VALUES(?, ?)", (index_text(data), call_id))
+
+    def _reindex(self, call_id: str) -> None:
+        row = self._conn.execute("SELECT data FROM calls WHERE id=?", (call_id,)).fetchone()
+        if row is not None:
+            self._index(call_id, json.loads(row[0]))
 
     def save(self, record: CallRecord) -> None:
         fields = record.to_dict()
@@ -72,6 +92,7 @@ class SqliteCallStore:
                     "ON CONFLICT(id) DO UPDATE SET status=excluded.status, data=excluded.data",
                     (record.id, record.started_at, record.status, json.dumps(fields, ensure_ascii=False)),
                 )
+                self._index(record.id, fields)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -123,6 +144,8 @@ class SqliteCallStore:
             self._conn.execute(
                 "UPDATE calls SET data = json_set(data, '$.post_transcript', json(?)) WHERE id = ?",
                 (json.dumps(post, ensure_ascii=False), call_id))
+            if post.get("status") in ("done", "failed"):  # not at every progress step
+                self._reindex(call_id)
 
     def annotate(self, call_id: str, key: str, value: Any) -> None:
         """Set one top-level field of a call's record (an agent's wrap-up, for example)."""
@@ -131,6 +154,8 @@ class SqliteCallStore:
         with self._lock:
             self._conn.execute(f"UPDATE calls SET data = json_set(data, '$.{key}', json(?)) WHERE id = ?",  # noqa: S608
                                (json.dumps(value, ensure_ascii=False), call_id))
+            if key == "wrapup":  # the notes are searchable
+                self._reindex(call_id)
 
     def set_paths(self, call_id: str, values: dict[str, Any]) -> bool:
         """Set JSON paths (``$.assist.suggestions[2].feedback``) in one call's record atomically;
@@ -168,6 +193,53 @@ class SqliteCallStore:
         with self._lock:
             rows = self._conn.execute(query + " ORDER BY started_at", (since, until)).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+    def search(self, query: CallQuery) -> list[dict[str, Any]]:
+        """Calls matching a QA search, newest first: a summary of each, with a snippet around the
+        words found when there was a text query."""
+        where: list[str] = []
+        args: list[Any] = []
+        match = fts_query(query.text) if query.text else None
+        if query.text and match is None:
+            return []
+        if query.since is not None:
+            where.append("c.started_at >= ?")
+            args.append(query.since)
+        if query.until is not None:
+            where.append("c.started_at < ?")
+            args.append(query.until)
+        for path, value in (("$.outcome", query.outcome), ("$.wrapup.disposition", query.disposition),
+                            ("$.status", query.status)):
+            if value:
+                where.append(f"json_extract(c.data, '{path}') = ?")
+                args.append(value)
+        if query.agent:
+            where.append("(json_extract(c.data, '$.agent') = ? OR EXISTS (SELECT 1 FROM json_each(c.data, "
+                         "'$.transfers') t WHERE json_extract(t.value, '$.agent') = ?))")
+            args += [query.agent, query.agent]
+        if query.queue:
+            where.append("EXISTS (SELECT 1 FROM json_each(c.data, '$.transfers') t "
+                         "WHERE json_extract(t.value, '$.queue') = ?)")
+            args.append(query.queue)
+        if match is not None:
+            sql = (f"SELECT c.data, snippet(calls_fts, 0, '{HIT_START}', '{HIT_END}', ' ... ', 12) "
+                   "FROM calls_fts JOIN calls c ON c.id = calls_fts.call_id WHERE calls_fts MATCH ?")
+            args.insert(0, match)
+        else:
+            sql = "SELECT c.data, '' FROM calls c WHERE 1"
+        sql += "".join(f" AND {w}" for w in where) + " ORDER BY c.started_at DESC LIMIT ? OFFSET ?"
+        with self._lock:
+            rows = self._conn.execute(sql, (*args, query.limit, query.offset)).fetchall()
+        out = []
+        for raw, snippet in rows:
+            data = json.loads(raw)
+            out.append({"id": data["id"], "started_at": data["started_at"], "duration_s": data.get("duration_s"),
+                        "status": data.get("status"), "channel": data.get("channel"), "caller": data.get("from_uri"),
+                        "agent": data.get("agent", ""), "outcome": data.get("outcome", ""),
+                        "disposition": (data.get("wrapup") or {}).get("disposition", ""),
+                        "queues": sorted({t.get("queue") for t in data.get("transfers") or [] if t.get("queue")}),
+                        "tickets": data.get("tickets") or [], "snippet": _CJK_GAP.sub(r"\1", snippet).strip()})
+        return out
 
     def close(self) -> None:
         with self._lock:
