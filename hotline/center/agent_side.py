@@ -133,6 +133,7 @@ class AgentSide:
         rel = f"recordings/{time.strftime('%Y-%m-%d')}/{self.session.record.id}.{party}.wav"
         self.recorder = WavRecorder(self.session.deps.data_dir / rel, self.session.deps.rate)
         self.session.record.recordings[party] = rel
+        self.session.record.recording_offsets[party] = self.offset_ms
         pipeline = self.pipeline = SpeechPipeline("agent", leg.frames, self.session.deps.recognizer, self.session.deps.vad,
                                                          self._agent_audio, self.session.deps.rate)
         pipeline.start()

@@ -47,15 +47,24 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest.hex(), digest_hex)
 
 
+ROLES = ("agent", "qa", "supervisor", "admin")
+
+
 @dataclass
 class Agent:
+    """An account: agents take calls; `qa` reviewers and `admin`s may also open recordings."""
+
     username: str
     name: str
     skills: list[str] = field(default_factory=list)
     password_hash: str = ""
+    roles: list[str] = field(default_factory=lambda: ["agent"])
 
     def public(self) -> dict[str, Any]:
-        return {"username": self.username, "name": self.name, "skills": self.skills}
+        return {"username": self.username, "name": self.name, "skills": self.skills, "roles": self.roles}
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
 
     def has_skill(self, skill: str) -> bool:
         return not skill or skill in self.skills
@@ -70,7 +79,8 @@ class Presence:
 
 
 def load_agents_file(path: Path) -> list[Agent]:
-    """`agents: [{username, name, skills, password | password_hash}]`; plain passwords are hashed here."""
+    """`agents: [{username, name, skills, roles, password | password_hash}]`; plain passwords are
+    hashed here; roles default to ["agent"]."""
     data = yaml.safe_load(path.read_text()) or {}
     agents = []
     for i, raw in enumerate(data.get("agents", [])):
@@ -80,8 +90,12 @@ def load_agents_file(path: Path) -> list[Agent]:
                                                       else "")
         if not password_hash:
             raise AgentError(f"{path}: agent {raw['username']!r} needs a password or password_hash")
+        roles = [str(r) for r in raw.get("roles", ["agent"])]
+        unknown = sorted(set(roles) - set(ROLES))
+        if unknown:
+            raise AgentError(f"{path}: agent {raw['username']!r}: unknown roles {unknown} (roles: {', '.join(ROLES)})")
         agents.append(Agent(str(raw["username"]), str(raw.get("name", raw["username"])),
-                            [str(s) for s in raw.get("skills", [])], password_hash))
+                            [str(s) for s in raw.get("skills", [])], password_hash, roles))
     return agents
 
 

@@ -55,6 +55,9 @@ class CallRecord:
     post_transcript: dict[str, Any] | None = None
     # knowledge suggestions while an agent was on the call: utterances matched, cards shown, feedback
     assist: dict[str, Any] | None = None
+    # where each party's recording starts on the call's time line (ms; absent: at 0)
+    recording_offsets: dict[str, int] = field(default_factory=dict)
+    qa: list[dict[str, Any]] | None = None  # QA reviews: reviewer, scores, total, comments
 
     @property
     def dtmf_count(self) -> int:

@@ -66,6 +66,7 @@ class Settings:
     ring_timeout_s: float = 15.0
     # agent assist: knowledge articles (every *.yaml here, hot-reloaded) suggested from the caller's words
     knowledge: Path = Path("config/knowledge")
+    qa_rubric: Path = Path("config/qa_rubric.yaml")  # how QA reviewers score calls
     # a fixed wall clock for the IVR (ISO time with offset), to try business-hours paths; None: real time
     clock: str | None = None
 
@@ -141,6 +142,7 @@ def settings_to_json(settings: Settings) -> str:
     data["data_sources"] = resolved_sources(settings.data_sources)
     data["agents_file"] = str(settings.agents_file.resolve())
     data["knowledge"] = str(settings.knowledge.resolve())
+    data["qa_rubric"] = str(settings.qa_rubric.resolve())
     return json.dumps(data)
 
 
@@ -159,6 +161,7 @@ def settings_from_json(text: str) -> Settings:
     asr, vad = _section(AsrConfig, raw.pop("asr"), "asr"), _section(VadConfig, raw.pop("vad"), "vad")
     return Settings(**{**raw, "flows": Path(raw["flows"]), "data": Path(raw["data"]),
                        "agents_file": Path(raw["agents_file"]), "knowledge": Path(raw["knowledge"]),
+                       "qa_rubric": Path(raw["qa_rubric"]),
                        "asr": asr, "vad": vad})
 
 
@@ -178,7 +181,7 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
         unknown = set(raw) - known
         if unknown:
             raise SettingsError(f"{path}: unknown settings: {', '.join(sorted(unknown))}")
-        for key in ("flows", "data", "agents_file", "knowledge"):
+        for key in ("flows", "data", "agents_file", "knowledge", "qa_rubric"):
             if key in raw:
                 raw[key] = Path(raw[key])
         settings = replace(settings, asr=asr, vad=vad, **raw)

@@ -149,7 +149,8 @@ class Supervisor:
             app = create_app(AppState(store, client, s.sip, edge.listening, engine,
                                       "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language,
                                       s.data, registry, tickets, agents, acd,
-                                      call_events, crm, self.knowledge, assist))
+                                      call_events, crm, self.knowledge, assist,
+                                      s.qa_rubric if s.qa_rubric.is_file() else None))
             http_host, http_port = s.http_hostport
             server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
                                                    access_log=False, lifespan="off"))

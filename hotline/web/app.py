@@ -27,6 +27,7 @@ from hotline.web.desk_api import CallEvents, CustomerLookup, desk_router
 from hotline.web.desk_page import desk_page_router
 from hotline.web.flows_api import flows_router
 from hotline.web.knowledge_api import knowledge_router
+from hotline.web.qa_api import qa_router, recording_path, reviewer
 from hotline.web.softphone import softphone_router
 from hotline.web.tickets_api import tickets_router
 
@@ -48,6 +49,7 @@ class AppState:
     crm: CustomerLookup | None = None
     knowledge: KnowledgeRegistry[Matcher] | None = None
     assist: AssistService | None = None
+    qa_rubric: Path | None = None  # the QA scoring rubric (YAML); None: the built-in one
 
 
 class Health(BaseModel):
@@ -100,17 +102,11 @@ def create_app(state: AppState) -> FastAPI:
 
     @app.get("/api/calls/{call_id}/recording/{party}", response_class=FileResponse,
              responses={200: {"content": {"audio/wav": {}}}})
-    async def get_recording(call_id: str, party: str) -> FileResponse:
-        """The recording of one party of a call (16 kHz mono WAV)."""
-        record = state.store.get(call_id)
-        if record is None:
-            raise HTTPException(status_code=404, detail=f"no call with id {call_id!r}")
-        rel = record.get("recordings", {}).get(party)
-        if rel is None:
-            raise HTTPException(status_code=404, detail=f"call {call_id!r} has no recording of {party!r}")
-        path = (state.data_dir / rel).resolve()
-        if not path.is_relative_to(state.data_dir.resolve()) or not path.is_file():
-            raise HTTPException(status_code=404, detail="recording file missing")
+    async def get_recording(call_id: str, party: str, token: str | None = Query(
+            None, description="the login token of a user with the qa or admin role")) -> FileResponse:
+        """The recording of one party of a call (mono WAV at the media rate); QA and admin users only."""
+        await reviewer(state.agents, token)
+        path = recording_path(state.store, state.data_dir, call_id, party)
         return FileResponse(path, media_type="audio/wav", filename=f"{call_id}.{party}.wav")
 
     app.include_router(softphone_router(state.redis))
@@ -118,6 +114,7 @@ def create_app(state: AppState) -> FastAPI:
         app.include_router(flows_router(state.flows))
     if state.tickets is not None:
         app.include_router(tickets_router(state.tickets, state.agents))
+    app.include_router(qa_router(state.store, state.agents, state.data_dir, state.qa_rubric))
     if state.knowledge is not None:
         app.include_router(knowledge_router(state.knowledge, state.store))
     if state.agents is not None and state.acd is not None and state.call_events is not None:

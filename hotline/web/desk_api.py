@@ -8,7 +8,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
@@ -31,11 +31,19 @@ class Login(BaseModel):
     password: str = Field(min_length=1, max_length=200)
 
 
+Role = Literal["agent", "qa", "supervisor", "admin"]
+
+
+def _agent_role() -> list[Role]:
+    return ["agent"]
+
+
 class NewAgent(BaseModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
     name: str = Field(min_length=1, max_length=100)
     skills: list[str] = Field(default_factory=list)
     password: str = Field(min_length=8, max_length=200)
+    roles: list[Role] = Field(default_factory=_agent_role)
 
 
 class CallEvents:
@@ -114,7 +122,7 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
     async def create_agent(body: NewAgent) -> dict[str, Any]:
         if await agents.get(body.username) is not None:
             raise HTTPException(status_code=409, detail=f"agent {body.username!r} exists")
-        agent = Agent(body.username, body.name, body.skills, hash_password(body.password))
+        agent = Agent(body.username, body.name, body.skills, hash_password(body.password), list(body.roles))
         await agents.save(agent)
         return agent.public()
 

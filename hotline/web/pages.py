@@ -23,7 +23,7 @@ def page(title: str, body: str, script: str = "") -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)} - hotline</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style></head>
-<body><nav><a href="/desk">Desk</a><a href="/call">Call</a><a href="/admin/flows">Flows</a><a href="/admin/knowledge">Knowledge</a><a href="/api/calls">Calls (JSON)</a><a href="/tickets">Tickets</a>
+<body><nav><a href="/desk">Desk</a><a href="/call">Call</a><a href="/admin/flows">Flows</a><a href="/admin/knowledge">Knowledge</a><a href="/api/calls">Calls (JSON)</a><a href="/tickets">Tickets</a><a href="/qa">QA</a>
 <a href="/docs">API</a></nav>
 {body}
 <script>{script}</script>

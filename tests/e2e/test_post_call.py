@@ -37,7 +37,12 @@ def test_recording_and_post_call_transcript(server: ServerProcess, track_parcel_
     seg = post["segments"][0]
     assert 1500 <= seg["start_ms"] < seg["end_ms"] <= 6000, seg
 
-    response = httpx.get(f"{server.base_url}/api/calls/{call['id']}/recording/caller", timeout=10)
+    url = f"{server.base_url}/api/calls/{call['id']}/recording/caller"
+    assert httpx.get(url, timeout=10).status_code == 401  # recordings are for QA and admin users
+    agent = server.login("alice", "alice-demo")
+    assert httpx.get(url, params={"token": agent}, timeout=10).status_code == 403
+    qa = server.login("quinn", "quinn-demo")
+    response = httpx.get(url, params={"token": qa}, timeout=10)
     assert response.status_code == 200 and response.headers["content-type"] == "audio/wav"
     with wave.open(io.BytesIO(response.content)) as w:
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2)
@@ -47,5 +52,6 @@ def test_recording_and_post_call_transcript(server: ServerProcess, track_parcel_
     speech = audio[int(2.2 * 16000):int(3.5 * 16000)]
     quiet = audio[int(0.2 * 16000):int(1.5 * 16000)]
     assert np.sqrt(np.mean(speech ** 2)) > 20 * max(np.sqrt(np.mean(quiet ** 2)), 1.0)
-    missing = httpx.get(f"{server.base_url}/api/calls/{call['id']}/recording/agent", timeout=10)
+    missing = httpx.get(f"{server.base_url}/api/calls/{call['id']}/recording/agent", params={"token": qa},
+                        timeout=10)
     assert missing.status_code == 404 and "no recording" in missing.json()["detail"]

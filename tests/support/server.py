@@ -61,6 +61,13 @@ class ServerProcess:
             time.sleep(0.5)
         raise RuntimeError(f"hotline serve not healthy after {timeout} s: {self.tail()}")
 
+    def login(self, username: str, password: str) -> str:
+        """A login token (the desk's and the QA page's)."""
+        r = httpx.post(f"{self.base_url}/api/agent/login", json={"username": username, "password": password},
+                       timeout=10)
+        r.raise_for_status()
+        return str(r.json()["token"])
+
     def tail(self, n: int = 4000) -> str:
         text = (self.data / "serve.log").read_text(errors="replace")[-n:]
         for log in sorted((self.data / "logs").glob("*.log")) if (self.data / "logs").is_dir() else []:

@@ -1,0 +1,111 @@
+"""The QA API against a real redis-server (accounts, tokens) and a real SQLite store: only qa and
+admin users search, open and hear calls; both parties play as one stereo file on the call's time
+line; reviews are checked against the rubric and exported as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import redis.asyncio as aioredis
+
+from hotline.center.agents import Agent, AgentDirectory, hash_password
+from hotline.center.records import CallRecord, Segment
+from hotline.center.redis_server import EmbeddedRedis
+from hotline.center.store import SqliteCallStore
+from hotline.web.app import AppState, create_app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_wav(path: Path, pcm: np.ndarray, rate: int = 16000) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.astype("<i2").tobytes())
+
+
+@pytest.fixture
+async def qa(tmp_path: Path, _tools_present: None) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+    server = EmbeddedRedis(tmp_path)
+    await server.start()
+    client = aioredis.from_url(server.url)
+    agents = AgentDirectory(client)
+    await agents.seed([Agent("alice", "Alice", ["general"], hash_password("alice-pass")),
+                       Agent("quinn", "Quinn", [], hash_password("quinn-pass"), ["qa"])])
+    tokens = {"alice": await agents.login("alice", "alice-pass"), "quinn": await agents.login("quinn", "quinn-pass")}
+    store = SqliteCallStore(tmp_path / "calls.db")
+    tone = (8000 * np.sin(np.arange(16000 * 3) * 2 * np.pi * 440 / 16000)).astype(np.int16)
+    write_wav(tmp_path / "rec" / "c1.caller.wav", tone)  # 3 s of caller
+    write_wav(tmp_path / "rec" / "c1.agent.wav", tone[:16000])  # the agent answered at 1.5 s, spoke 1 s
+    store.save(CallRecord("c1", "s1", "sip:+15550100@x", "sip:h@x", started_at=time.time() - 60, status="completed",
+                          agent="alice", outcome="transferred",
+                          transcript=[Segment("caller", "my parcel arrived damaged", 100, 1400, "whisper"),
+                                      Segment("agent", "sorry to hear that", 1600, 2500, "whisper")],
+                          transfers=[{"queue": "general", "agent": "alice", "result": "answered"}],
+                          recordings={"caller": "rec/c1.caller.wav", "agent": "rec/c1.agent.wav"},
+                          recording_offsets={"agent": 1500}))
+
+    async def listening() -> bool:
+        return True
+
+    app = create_app(AppState(store, client, "127.0.0.1:5060", listening, "whisper", "base", tmp_path,
+                              agents=agents, qa_rubric=REPO / "config" / "qa_rubric.yaml"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        yield http, tokens
+    await client.aclose()
+    await server.stop()
+
+
+async def test_only_reviewers_search_and_hear_calls(qa: tuple[httpx.AsyncClient, dict[str, str]]) -> None:
+    http, tokens = qa
+    assert (await http.get("/api/qa/calls", params={"text": "damaged"})).status_code == 401
+    assert (await http.get("/api/qa/calls", params={"text": "damaged", "token": tokens["alice"]})).status_code == 403
+    assert (await http.get("/api/calls/c1/recording/caller", params={"token": tokens["alice"]})).status_code == 403
+    found = (await http.get("/api/qa/calls", params={"text": "damaged", "token": tokens["quinn"]})).json()
+    assert [c["id"] for c in found] == ["c1"] and found[0]["queues"] == ["general"]
+    none = (await http.get("/api/qa/calls", params={"text": "damaged", "agent": "bob", "token": tokens["quinn"]}))
+    assert none.json() == []
+
+    wav = await http.get("/api/qa/calls/c1/stereo.wav", params={"token": tokens["quinn"]})
+    with wave.open(io.BytesIO(wav.content)) as w:
+        assert (w.getnchannels(), w.getframerate(), w.getnframes()) == (2, 16000, 48000)
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+    right = np.abs(frames[:, 1].astype(int))
+    assert right[: 16000 * 14 // 10].max() == 0 and right[16000 * 16 // 10: 16000 * 24 // 10].max() > 7000
+    assert np.abs(frames[:, 0].astype(int)).max() > 7000
+    shape = (await http.get("/api/qa/calls/c1/waveform/caller", params={"token": tokens["quinn"], "points": 30})).json()
+    assert shape["duration_ms"] == 3000 and len(shape["peaks"]) == 30 and min(shape["peaks"]) > 0.2
+
+
+async def test_reviews_follow_the_rubric_and_export_as_csv(qa: tuple[httpx.AsyncClient, dict[str, str]]) -> None:
+    http, tokens = qa
+    rubric = (await http.get("/api/qa/rubric")).json()
+    ids = [c["id"] for c in rubric["criteria"]]
+    assert "greeting" in ids and rubric["max_total"] == 45
+    scores = {i: 5 for i in ids}
+    bad = await http.post("/api/qa/calls/c1/reviews", params={"token": tokens["quinn"]},
+                          json={"scores": {**scores, "greeting": 9}})
+    assert bad.status_code == 422 and bad.json()["detail"] == "greeting: score must be a whole number from 0 to 5"
+    missing = await http.post("/api/qa/calls/c1/reviews", params={"token": tokens["quinn"]}, json={"scores": {}})
+    assert missing.status_code == 422
+    r = await http.post("/api/qa/calls/c1/reviews", params={"token": tokens["quinn"]},
+                        json={"scores": scores, "comments": "good empathy, no read-back"})
+    assert r.status_code == 201 and r.json()["total"] == 35 and r.json()["percent"] == 77.8
+    assert (await http.post("/api/qa/calls/nope/reviews", params={"token": tokens["quinn"]},
+                            json={"scores": scores})).status_code == 404
+    text = (await http.get("/api/qa/export.csv", params={"token": tokens["quinn"], "agent": "alice"})).text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 1 and rows[0]["call_id"] == "c1" and rows[0]["reviewer"] == "quinn"
+    assert rows[0]["total"] == "35" and rows[0]["comments"] == "good empathy, no read-back"
+    page = await http.get("/qa")
+    assert page.status_code == 200 and 'id="qa-transcript"' in page.text
