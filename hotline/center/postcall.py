@@ -20,6 +20,7 @@ from typing import Any
 
 from hotline.asr.vad import Segmenter, SpeechEnd, VadConfig
 from hotline.asr.whisper_engine import WhisperRecognizer
+from hotline.center.privacy import UtteranceRedactor, default_redactor
 from hotline.center.store import CallStore
 from hotline.telephony.frames import MEDIA_RATES, AudioFrame, frame_bytes
 
@@ -52,7 +53,8 @@ def segments_of(path: Path, vad: VadConfig) -> tuple[list[SpeechEnd], int]:
 
 class PostCallTranscriber:
     def __init__(self, store: CallStore, data_dir: Path, make_recognizer: Callable[[], WhisperRecognizer],
-                 vad: VadConfig, on_progress: Progress | None = None, poll_s: float = 2.0) -> None:
+                 vad: VadConfig, on_progress: Progress | None = None, poll_s: float = 2.0,
+                 redactor: Callable[[str], UtteranceRedactor] = default_redactor) -> None:
         self._store = store
         self._data = data_dir
         self._make = make_recognizer
@@ -61,6 +63,7 @@ class PostCallTranscriber:
         self._on_progress = on_progress
         self._poll_s = poll_s
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="postcall", initializer=_lower_priority)
+        self._redactor = redactor
         self.done = 0
 
     async def run(self) -> None:
@@ -91,10 +94,14 @@ class PostCallTranscriber:
             path = self._data / record["recordings"]["caller"]
             segments, rate = segments_of(path, self._vad)
             self._report(loop, call_id, post)
+            redactor = self._redactor("en")  # card numbers, codes, phones, e-mails: as in the live transcript
             for i, seg in enumerate(segments, 1):
                 text = self._recognizer.transcribe(seg.pcm, rate=rate)
                 if text:
-                    post["segments"].append({"speaker": "caller", "text": text, "start_ms": seg.start_ms,
+                    current, previous = redactor.redact(text)
+                    if previous is not None and post["segments"]:
+                        post["segments"][-1]["text"] = previous.text
+                    post["segments"].append({"speaker": "caller", "text": current.text, "start_ms": seg.start_ms,
                                              "end_ms": seg.end_ms, "engine": "whisper"})
                 post["progress"] = round(i / len(segments), 3)
                 self._report(loop, call_id, post)

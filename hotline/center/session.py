@@ -20,6 +20,7 @@ from hotline.asr.recognizer import Recognizer
 from hotline.asr.vad import VadConfig
 from hotline.center.agent_side import DISCONNECTED, AgentSide
 from hotline.center.events import EventPublisher
+from hotline.center.privacy import UtteranceRedactor, default_redactor
 from hotline.center.queueing import QueueDirectory
 from hotline.center.records import CallRecord, DtmfRecord, Segment
 from hotline.center.store import CallStore
@@ -53,6 +54,7 @@ from hotline.ivr.lookups import DataSource, LookupFailed
 from hotline.ivr.model import FlowSet
 from hotline.ivr.prompts import PromptCache, PromptError
 from hotline.ivr.simulator import TicketSink
+from hotline.qa.redact import RedactionConfig, Redactor
 from hotline.telephony.frames import DtmfEvent
 from hotline.telephony.leg import CallLeg
 from hotline.telephony.recorder import WavRecorder
@@ -78,6 +80,7 @@ class SessionDeps:
     tickets: TicketSink | None = None
     now: Callable[[], datetime] | None = None
     queues: QueueDirectory | None = None  # ACD queues (agents); None: nobody can take a transfer
+    redactor: Callable[[str], UtteranceRedactor] = field(default=default_redactor)  # per speaker, by language
 
 
 class CallSession:
@@ -108,6 +111,31 @@ class CallSession:
         self._language = deps.recognizer.language
         self.started = time.monotonic()
         self.agents = AgentSide(self)
+        # what `sensitive` flow nodes collect (a card number...) never reaches the call record
+        self._redactors: dict[str, UtteranceRedactor] = {}  # per speaker
+        self._value_redactor = Redactor(RedactionConfig(phones=False, emails=False))  # the caller's own number stays
+        self._last_segment: dict[str, int] = {}  # per speaker: index of the last final segment
+        self._sensitive_vars = {node.var for f in flowset.flows.values() for node in f.nodes.values()
+                                if node.sensitive and node.var}
+
+    @property
+    def sensitive(self) -> bool:
+        """The caller is at a `sensitive` node: no recording, no stored keys or words."""
+        node = self.engine.node
+        return node is not None and node.sensitive and not self.engine.finished
+
+    def _stored_variables(self) -> dict[str, str]:
+        """The flow's variables as kept: those sensitive nodes collect are withheld, card numbers in
+        the others replaced by a marker (the flow itself keeps the real values)."""
+        out: dict[str, str] = {}
+        for key, value in self.engine.variables.items():
+            if key in self._sensitive_vars:
+                out[key] = "[redacted]"
+            elif value.isdigit():
+                out[key] = self._value_redactor.redact_digits(value).text
+            else:
+                out[key] = self._value_redactor.redact(value, self._language).text
+        return out
 
     async def run(self) -> CallRecord:
         rec, deps, leg = self.record, self.deps, self.leg
@@ -160,7 +188,7 @@ class CallSession:
             if agent is not None and agent.disconnected.is_set() and rec.end_reason == "local_hangup":
                 rec.end_reason = "agent_hangup"
             rec.ivr_path = list(self.engine.path)
-            rec.variables = dict(self.engine.variables)
+            rec.variables = self._stored_variables()
             rec.outcome = self.engine.end_reason or "caller_hangup"
             rec.frames_received = leg.frames.received
             rec.frames_dropped = leg.frames.dropped
@@ -174,7 +202,7 @@ class CallSession:
         return rec
 
     def _on_audio(self, pcm: bytes) -> None:
-        self._recorder.write(pcm)
+        self._recorder.write(bytes(len(pcm)) if self.sensitive else pcm)  # silence while sensitive
         if self._voicemail is not None:
             self._voicemail.write(pcm)
         self.agents.caller_audio(pcm)
@@ -248,7 +276,7 @@ class CallSession:
                 self.record.end_reason = action.reason
         if len(self.engine.path) != len(self.record.ivr_path):  # the caller moved on: keep the record current
             self.record.ivr_path = list(self.engine.path)
-            self.record.variables = dict(self.engine.variables)
+            self.record.variables = self._stored_variables()
             self.deps.store.save(self.record)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -353,25 +381,46 @@ class CallSession:
                     self._inbox.put_nowait(SpeechUnavailable())
                 continue
             assert isinstance(event, Transcript)
-            payload = {"speaker": event.speaker, "text": event.text, "start_ms": event.start_ms + base,
+            text, words = event.text, [[w.text, w.start_ms, w.end_ms, round(w.confidence, 3)] for w in event.words]
+            stored = self._privacy_filter(event.speaker, text, event.final)
+            if stored != text:
+                words = []  # word timings carry the words themselves
+            payload = {"speaker": event.speaker, "text": stored, "start_ms": event.start_ms + base,
                        "end_ms": event.end_ms + base, "engine": event.engine, "segment": event.segment,
-                       "language": self._language,
-                       "words": [[w.text, w.start_ms, w.end_ms, round(w.confidence, 3)] for w in event.words]}
+                       "language": self._language, "words": words}
             if event.final:
-                rec.transcript.append(Segment(event.speaker, event.text, event.start_ms + base, event.end_ms + base,
+                rec.transcript.append(Segment(event.speaker, stored, event.start_ms + base, event.end_ms + base,
                                               event.engine))
+                self._last_segment[event.speaker] = len(rec.transcript) - 1
                 self.deps.store.save(rec)  # a crash loses at most the utterance in progress
                 self.deps.publisher.publish("transcript.final", rec.id, latency_ms=round(event.latency_ms, 1),
-                                                  **payload)
+                                            **payload)
                 if ivr:
-                    self._inbox.put_nowait(SpeechHeard(event.text))
+                    self._inbox.put_nowait(SpeechHeard(text))  # the flow itself gets what was said
             else:
                 self.deps.publisher.publish("transcript.partial", rec.id, **payload)
+
+    def _privacy_filter(self, speaker: str, text: str, final: bool) -> str:
+        """What may be kept and shown of an utterance: nothing at a sensitive node; card numbers,
+        security codes, phone numbers and e-mail addresses replaced by markers elsewhere."""
+        if self.sensitive:
+            return "[sensitive]"
+        redactor = self._redactors.get(speaker)
+        if redactor is None:
+            redactor = self._redactors[speaker] = self.deps.redactor(self._language)
+        if not final:
+            return redactor.preview(text)
+        current, previous = redactor.redact(text)
+        index = self._last_segment.get(speaker)
+        if previous is not None and index is not None:  # a card number split over two utterances
+            self.record.transcript[index].text = previous.text
+        return current.text
 
     async def _pump_dtmf(self) -> None:
         while True:
             event: DtmfEvent = await self.leg.dtmf.get()
-            self.record.dtmf.append(DtmfRecord(event.digit, event.method, event.offset_ms))
+            digit = "*" if self.sensitive else event.digit  # keys at a sensitive node: when, not which
+            self.record.dtmf.append(DtmfRecord(digit, event.method, event.offset_ms))
             self.deps.publisher.publish("dtmf", self.record.id, method=event.method, offset_ms=event.offset_ms)
             self._inbox.put_nowait(DigitPressed(event.digit))
 
