@@ -12,11 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.conftest import synthesize
+from tests.e2e.test_browser_caller import CHROMIUM_FLAGS
 from tests.support.rtp_pcap import Clip, Digit, build_pcap, read_wav_8k
 from tests.support.server import REPO, ServerProcess
 from tests.support.sipp import fill_scenario, run_sipp
+from tests.support.tools import require
 
 MONDAY_MORNING = "2026-11-23T10:00:00+00:00"
 
@@ -88,3 +91,41 @@ def test_damage_report_creates_a_ticket_read_back_to_the_caller(demo: ServerProc
     ticket = httpx.get(f"{demo.base_url}/api/tickets/{ref}", timeout=10).json()
     assert ticket["type"] == "damage" and ticket["parcel_number"] == "33334444" and ticket["priority"] == "high"
     assert ticket["call_id"] == record["id"] and ticket["status"] == "open"
+    qa_finds_and_plays(demo, record, ["smashed", "inside", "arrived", "box"])
+
+
+def qa_finds_and_plays(server: ServerProcess, record: dict, candidates: list[str]) -> None:  # type: ignore[type-arg]
+    """The archived call is found on the QA page by a word the caller said; its recording plays with
+    the transcript in sync (clicking the line seeks there, the line being heard is highlighted)."""
+    heard = " ".join(s["text"] for s in record["transcript"] if s["speaker"] == "caller").lower()
+    word = next((w for w in candidates if w in heard), None)
+    assert word is not None, record["transcript"]
+    segment = next(s for s in record["transcript"] if word in s["text"].lower())
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=require("chromium"), headless=True,
+                                    args=[*CHROMIUM_FLAGS, "--autoplay-policy=no-user-gesture-required"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{server.base_url}/qa")
+            page.fill("#username", "quinn")
+            page.fill("#password", "quinn-demo")
+            page.click("#login")
+            page.wait_for_selector("#qa-main:not([hidden])")
+            page.fill("#q-text", word)
+            page.click("#search")
+            row = page.wait_for_selector(f"#results tr[data-call='{record['id']}']", timeout=10000)
+            assert word in (row.query_selector(".snippet mark").inner_text()).lower()  # type: ignore[union-attr]
+            row.click()
+            line = page.wait_for_selector(f"#qa-transcript li[data-start='{segment['start_ms']}']", timeout=10000)
+            page.wait_for_function("document.querySelector('#player').readyState >= 1", timeout=10000)
+            page.wait_for_function("wave !== null && wave.peaks.length > 0", timeout=10000)  # the waveform
+            line.click()  # seek to the line and play
+            start_s = segment["start_ms"] / 1000
+            page.wait_for_function(f"document.querySelector('#player').currentTime > {start_s + 0.3}", timeout=15000)
+            assert page.evaluate("document.querySelector('#player').paused") is False
+            page.wait_for_selector(f"#qa-transcript li[data-start='{segment['start_ms']}'][data-playing=yes]",
+                                   timeout=5000)
+            duration = page.evaluate("document.querySelector('#player').duration")
+            assert abs(duration - record["duration_s"]) < 1.5, (duration, record["duration_s"])
+        finally:
+            browser.close()
