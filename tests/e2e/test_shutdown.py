@@ -56,18 +56,25 @@ def test_kill9_keeps_saved_segments_and_marks_call_interrupted(tmp_path: Path, t
 
     data = tmp_path / "serve"
     server = ServerProcess(data, workers=1).start()
-    scenario = speaking_caller("bye_waiter.xml", tmp_path, track_parcel_wav, 2.0, 8.0, BYE_TIMEOUT_MS=20000)
+    from tests.support.rtp_pcap import Clip, build_pcap, read_wav_8k
+    from tests.support.sipp import fill_scenario
+
+    pcap = tmp_path / "three-sentences.pcap"  # the caller speaks at 2, 8 and 14 s and stays on the line
+    said = read_wav_8k(track_parcel_wav)
+    build_pcap(pcap, 40.0, [Clip(2.0, said), Clip(8.0, said), Clip(14.0, said)], [])
+    scenario = fill_scenario("bye_waiter.xml", tmp_path, PCAP=pcap, BYE_TIMEOUT_MS=60000)
     caller = threading.Thread(target=lambda: run_sipp(scenario, f"127.0.0.1:{server.sip_port}", tmp_path,
-                                                      timeout_s=30))
+                                                      timeout_s=70))
     caller.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 45
     calls: list[dict] = []
     while time.monotonic() < deadline:
         calls = server.get("/api/calls", limit=5)
-        if calls and calls[0]["transcript"]:
+        if calls and len(calls[0]["transcript"]) >= 3:
             break
         time.sleep(0.3)
-    assert calls and calls[0]["status"] == "live" and calls[0]["transcript"], calls
+    assert calls and calls[0]["status"] == "live" and len(calls[0]["transcript"]) == 3, calls
+    before = calls[0]["transcript"]
     call_id = calls[0]["id"]
     assert server.proc is not None
     tree = descendants(server.proc.pid)
@@ -85,7 +92,11 @@ def test_kill9_keeps_saved_segments_and_marks_call_interrupted(tmp_path: Path, t
     try:
         record = restarted.get(f"/api/calls/{call_id}")
         assert record["status"] == "interrupted"
+        assert record["transcript"][:3] == before, record  # the three final segments survived
         assert any("track" in s["text"].lower() for s in record["transcript"]), record
+        token = restarted.login("quinn", "quinn-demo")  # and the archive's search finds the call
+        found = restarted.get("/api/qa/calls", text="parcel", token=token)
+        assert call_id in [c["id"] for c in found], found
     finally:
         assert restarted.stop() == 0
 
