@@ -162,6 +162,7 @@ class TicketFilter:
     assignee: str | None = None
     queue: str | None = None
     caller: str | None = None
+    call_id: str | None = None
     overdue: bool | None = None
     open_only: bool = False  # statuses that still need work
 
@@ -264,7 +265,8 @@ class SqliteTicketStore:
         where: builtins.list[str] = []
         args: builtins.list[Any] = []
         for column, value in (("status", status), ("type", f.type), ("priority", f.priority),
-                              ("assignee", f.assignee), ("queue", f.queue), ("caller", f.caller)):
+                              ("assignee", f.assignee), ("queue", f.queue), ("caller", f.caller),
+                              ("call_id", f.call_id)):
             if value is not None:
                 where.append(f"{column}=?")
                 args.append(value)

@@ -114,7 +114,7 @@ def create_app(state: AppState) -> FastAPI:
         app.include_router(flows_router(state.flows))
     if state.tickets is not None:
         app.include_router(tickets_router(state.tickets, state.agents))
-    app.include_router(qa_router(state.store, state.agents, state.data_dir, state.qa_rubric))
+    app.include_router(qa_router(state.store, state.agents, state.data_dir, state.qa_rubric, state.tickets))
     if state.knowledge is not None:
         app.include_router(knowledge_router(state.knowledge, state.store))
     if state.agents is not None and state.acd is not None and state.call_events is not None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from hotline.center.agents import Agent, AgentDirectory
 from hotline.center.store import CallStore
+from hotline.center.tickets import TicketFilter, TicketStore
 from hotline.qa.rubric import DEFAULT, Rubric, RubricError, load_rubric
 from hotline.qa.search import CallQuery
 from hotline.web.pages import page
@@ -103,7 +104,8 @@ def _query(text: str, since: float | None, until: float | None, agent: str | Non
                      limit=limit, offset=offset)
 
 
-def qa_router(store: CallStore, agents: AgentDirectory | None, data_dir: Path, rubric_path: Path | None) -> APIRouter:
+def qa_router(store: CallStore, agents: AgentDirectory | None, data_dir: Path, rubric_path: Path | None,
+              tickets: TicketStore | None = None) -> APIRouter:
     router = APIRouter(tags=["qa"])
 
     def rubric() -> Rubric:
@@ -132,6 +134,9 @@ def qa_router(store: CallStore, agents: AgentDirectory | None, data_dir: Path, r
         record = await asyncio.to_thread(store.get, call_id)
         if record is None:
             raise HTTPException(status_code=404, detail=f"no call with id {call_id!r}")
+        if tickets is not None:  # every ticket about this call: the IVR's, the desk's, the API's
+            linked = await asyncio.to_thread(lambda: tickets.list(None, 100, filters=TicketFilter(call_id=call_id)))
+            record["ticket_details"] = [t.to_dict() for t in linked]
         return record
 
     @router.get("/api/qa/calls/{call_id}/waveform/{party}")

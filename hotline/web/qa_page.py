@@ -80,7 +80,8 @@ async function open(id) {
   $('call').hidden = false; $('call-id').textContent = c.id;
   $('call-summary').textContent = `${when(c.started_at)}, ${c.from_uri}, ${c.duration_s ?? '?'} s, ` +
     `IVR: ${(c.ivr_path || []).join(' > ')}` + (c.agent ? `, agent ${c.agent}` : '') +
-    (c.wrapup ? `, ${c.wrapup.disposition}: ${c.wrapup.notes}` : '') + (c.tickets.length ? `, tickets ${c.tickets.join(' ')}` : '');
+    (c.wrapup ? `, ${c.wrapup.disposition}: ${c.wrapup.notes}` : '') + ((c.ticket_details || []).length ? ', tickets ' + c.ticket_details.map(t => `${t.ref} (${t.type}, ${t.status})`).join(' ')
+      : (c.tickets.length ? `, tickets ${c.tickets.join(' ')}` : ''));
   $('player').src = `/api/qa/calls/${id}/stereo.wav?token=${token}`;
   $('qa-transcript').innerHTML = (c.transcript || []).map((s, i) => `<li data-i="${i}" data-start="${s.start_ms}"
     data-end="${s.end_ms}" data-speaker="${esc(s.speaker)}" style="cursor:pointer">

@@ -98,6 +98,12 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
             print(f"final transcript -> card on the desk: {[round(t['ms'], 1) for t in timings]} ms")
             assert timings and all(t["ms"] >= 0 for t in timings), timings
             page.wait_for_selector("#transcript li[data-speaker=agent]", timeout=20000)
+            # a ticket from the desk, tied to this call and caller
+            page.select_option("#new-ticket-type", "damage")
+            page.fill("#new-ticket-description", "box crushed, photos by e-mail")
+            page.click("#new-ticket")
+            page.wait_for_selector("#new-ticket-result[data-ref]:not([data-ref=''])", timeout=10000)
+            desk_ticket = page.get_attribute("#new-ticket-result", "data-ref")
             page.click("#hangup")
             page.wait_for_selector("#wrapup:not([hidden])")
             page.select_option("#disposition", "ticket_created")
@@ -130,6 +136,11 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
     assert record["wrapup"] == {"agent": "alice", "disposition": "ticket_created",
                                 "notes": "Damaged parcel, refund requested"}
     assert "agent" in record["recordings"]
+    ticket = desk_server.get(f"/api/tickets/{desk_ticket}")
+    assert (ticket["call_id"], ticket["type"], ticket["history"][0]["by"]) == (record["id"], "damage", "alice")
+    assert "+15550100" in ticket["caller"]
+    qa_view = desk_server.get(f"/api/qa/calls/{record['id']}", token=desk_server.login("quinn", "quinn-demo"))
+    assert desk_ticket in [t["ref"] for t in qa_view["ticket_details"]]  # the archive links it
     cards = record["assist"]["suggestions"]
     assert ("damaged-item", "used", "alice") in [(c["article"], c["feedback"], c.get("feedback_by")) for c in cards]
     assert record["assist"]["utterances"] >= 1
@@ -206,7 +217,12 @@ def test_an_overdue_ticket_reminds_the_agent_on_the_desk(desk_server: ServerProc
         browser = p.chromium.launch(executable_path=require("chromium"), headless=True, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page()
-            login(page, desk_server.base_url, "alice")
+            page.goto(f"{desk_server.base_url}/desk")
+            page.fill("#username", "alice")
+            page.fill("#password", "alice-demo")
+            page.click("#login")
+            # the desk is open (alice's state from her last session comes back, whichever it was)
+            page.wait_for_selector("#state:not([data-state=offline])")
             due = time.time() + 8
             created = httpx.post(f"{desk_server.base_url}/api/tickets", timeout=10, json={
                 "type": "damage", "priority": "urgent", "assignee": "alice", "due_at": due,
