@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python -m bench.flows
 	$(BIN)/python -m bench.assist_latency
 	$(BIN)/python -m bench.assist_push
+	$(BIN)/python -m bench.redact
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
