@@ -154,6 +154,10 @@ async function load() {
   $('kb-errors').innerHTML = kb.errors.map(e => `<li>${esc(e)}</li>`).join('');
   $('articles').innerHTML = kb.items.map(a => `<tr data-article="${esc(a.id)}"><td>${esc(a.id)}</td>
     <td>${esc(a.title)}</td><td>${esc(a.languages.join(' '))}</td><td class="file">${esc(a.file)}</td></tr>`).join('');
+  for (const tr of document.querySelectorAll('#articles tr')) {  // a click opens the article in the editor
+    tr.style.cursor = 'pointer';
+    tr.onclick = () => { $('edit-id').value = tr.dataset.article; $('load').onclick(); };
+  }
   const since = Date.now() / 1000 - 86400 * Number($('days').value);
   const r = await (await fetch(`/api/knowledge/report?since=${since}`)).json();
   $('usage-summary').textContent = `${r.calls} calls with an agent, ${r.utterances} caller utterances, ` +
