@@ -126,7 +126,10 @@ def evaluate(kb: KnowledgeBase, cases: Sequence[Case], config: MatcherConfig | N
 SCORE_GRID = tuple(round(0.02 * i, 2) for i in range(0, 31))
 MARGIN_GRID = tuple(round(0.02 * i, 2) for i in range(0, 8))
 RELATIVE_GRID = tuple(round(0.05 * i, 2) for i in range(0, 13))
-PRECISION_TARGET = 0.92  # above the 0.90 goal: held-out data does a little worse than the tuning data
+# well above the 0.90 goal: held-out data does worse than the tuning data, and a wrong card costs
+# the agent's trust more than a missing one (5-fold CV: 0.92 here gave 0.93 held-out precision at
+# 0.60 answered; 0.96 gives 0.95 at 0.51)
+PRECISION_TARGET = 0.96
 NULL_TARGET = 0.85
 Thresholds = dict[str, tuple[float, float, float]]
 

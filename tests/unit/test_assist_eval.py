@@ -37,12 +37,12 @@ def test_dev_set_metrics() -> None:
     result = evaluate(kb, cases)
     assert set(result) == KEYS
     assert result["n"] == len(cases)
-    # measured 0.946 precision (of shown cards) / 0.617 answered / 0.583 accuracy / 0.917 recall@3 /
+    # measured 0.983 precision (of shown cards) / 0.492 answered / 0.483 accuracy / 0.917 recall@3 /
     # 0.929 null abstain with the thresholds tuned on all of dev; floors against regressions.
     # Latency is not asserted here (bench/assist_latency.py).
     assert result["precision_at_1"] >= 0.90, result
-    assert result["answered_rate"] >= 0.57, result
-    assert result["accuracy_at_1"] >= 0.54, result
+    assert result["answered_rate"] >= 0.46, result
+    assert result["accuracy_at_1"] >= 0.45, result
     assert result["recall_at_3"] >= 0.89, result
     assert result["null_abstain_rate"] >= 0.85, result
     assert result["accuracy_at_1"] == pytest.approx(result["precision_at_1"] * result["answered_rate"], abs=1e-3)
@@ -55,7 +55,7 @@ def test_cross_validated_levels(seed: int) -> None:
     cv = cross_validate(kb, cases, folds=5, seed=seed)
     # measured (seed 7 / 8): precision 0.932 / 0.931, answered 0.608 / 0.600, null abstain 0.857 / 0.857
     assert cv["cv_precision_at_1"] >= 0.90, cv
-    assert cv["cv_answered_rate"] >= 0.55, cv
+    assert cv["cv_answered_rate"] >= 0.47, cv  # measured 0.517 / 0.508 at 0.952 / 0.951 precision
     assert cv["cv_null_abstain_rate"] >= 0.78, cv
     assert cv["cv_precision_at_1_en"] >= 0.90 and cv["cv_precision_at_1_zh"] >= 0.80, cv
     assert len(cv["thresholds"]) == 5 and {"en", "zh"} <= set(cv["thresholds"][0])
@@ -81,10 +81,10 @@ def test_lexical_only_metrics() -> None:
     kb = load_kb(shared_file("kb.yaml"))
     cases = load_cases(shared_file("dev.jsonl"))
     result = evaluate(kb, cases, MatcherConfig(use_embeddings=False))
-    # measured 0.929 / 0.467 answered / 0.917 / 0.929: the fallback when the model package is
-    # missing (its own thresholds; cross-validated precision 0.82-0.87)
+    # measured 0.978 / 0.383 answered / 0.917 / 0.929: the fallback when the model package is
+    # missing (its own thresholds; cross-validated precision 0.89-0.91 at 0.39 answered)
     assert result["precision_at_1"] >= 0.88, result
-    assert result["answered_rate"] >= 0.42, result
+    assert result["answered_rate"] >= 0.35, result
     assert result["recall_at_3"] >= 0.88, result
     assert result["null_abstain_rate"] >= 0.85, result
 
