@@ -113,8 +113,11 @@ def qa_finds_and_plays(server: ServerProcess, record: dict, candidates: list[str
             page.wait_for_selector("#qa-main:not([hidden])")
             page.fill("#q-text", word)
             page.click("#search")
-            row = page.wait_for_selector(f"#results tr[data-call='{record['id']}']", timeout=10000)
-            assert word in (row.query_selector(".snippet mark").inner_text()).lower()  # type: ignore[union-attr]
+            # (the page lists recent calls on login: wait for the search's row, with the hit marked)
+            mark = page.wait_for_selector(f"#results tr[data-call='{record['id']}'] .snippet mark", timeout=10000)
+            assert word in mark.inner_text().lower()
+            row = page.query_selector(f"#results tr[data-call='{record['id']}']")
+            assert row is not None
             row.click()
             line = page.wait_for_selector(f"#qa-transcript li[data-start='{segment['start_ms']}']", timeout=10000)
             page.wait_for_function("document.querySelector('#player').readyState >= 1", timeout=10000)
