@@ -115,6 +115,7 @@ class CallSession:
         self._redactors: dict[str, UtteranceRedactor] = {}  # per speaker
         self._value_redactor = Redactor(RedactionConfig(phones=False, emails=False))  # the caller's own number stays
         self._last_segment: dict[str, int] = {}  # per speaker: index of the last final segment
+        self._started_sensitive: dict[str, bool] = {}  # per speaker: the utterance began at a sensitive node
         self._sensitive_vars = {node.var for f in flowset.flows.values() for node in f.nodes.values()
                                 if node.sensitive and node.var}
 
@@ -369,6 +370,8 @@ class CallSession:
         base = base_ms  # the agent's leg starts when the agent answers: its times are shifted to the call's
         async for event in pipeline:
             if isinstance(event, SpeechStarted):
+                # an utterance begun at a sensitive node stays sensitive, however late its final comes
+                self._started_sensitive[event.speaker] = self.sensitive
                 if ivr:
                     self._inbox.put_nowait(CallerSpeaking())  # barge-in as soon as the VAD hears speech
                 self.deps.publisher.publish("speech.started", rec.id, speaker=event.speaker,
@@ -403,7 +406,10 @@ class CallSession:
     def _privacy_filter(self, speaker: str, text: str, final: bool) -> str:
         """What may be kept and shown of an utterance: nothing at a sensitive node; card numbers,
         security codes, phone numbers and e-mail addresses replaced by markers elsewhere."""
-        if self.sensitive:
+        begun_sensitive = self._started_sensitive.get(speaker, False)
+        if final:
+            self._started_sensitive[speaker] = False
+        if self.sensitive or begun_sensitive:
             return "[sensitive]"
         redactor = self._redactors.get(speaker)
         if redactor is None:
