@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 FIELDS = ("title", "tags", "script", "steps")
+T = TypeVar("T")
 DEFAULT_LANGUAGE = "en"
 
 
@@ -47,8 +48,15 @@ class Article:
         """The agent script in ``language``, else in English, else in any language."""
         return _pick(self.scripts, language) or ""
 
+    def steps_in(self, language: str) -> tuple[str, ...]:
+        """The steps in ``language``, else in English, else in any language."""
+        return _pick(self.steps, language) or ()
 
-def _pick(values: Mapping[str, str], language: str) -> str | None:
+    def tags_in(self, language: str) -> tuple[str, ...]:
+        return _pick(self.tags, language) or ()
+
+
+def _pick(values: Mapping[str, T], language: str) -> T | None:
     for lang in (language, DEFAULT_LANGUAGE, *sorted(values)):
         if lang in values:
             return values[lang]

@@ -53,21 +53,33 @@ def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(entries)
 
 
-def load_directory(directory: Path) -> tuple[KnowledgeBase, dict[str, str]]:
-    """All articles of ``directory/*.yaml`` in file-name order; ids must be unique across files."""
+def load_directory(directory: Path, replace: tuple[str, str] | None = None) -> tuple[KnowledgeBase, dict[str, str]]:
+    """All articles of ``directory/*.yaml`` in file-name order; ids must be unique across files.
+
+    ``replace=(name, text)`` checks the directory as it would be with that file's text instead
+    ("" for the file removed), without writing anything."""
+    texts: dict[Path, str | OSError] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            texts[path] = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            texts[path] = exc
+    if replace is not None:
+        name, text = replace
+        texts[directory / name] = text
+        texts = {p: t for p, t in sorted(texts.items()) if t != ""}
+    if not texts:
+        raise KbError(f"{directory}:0: no knowledge files (*.yaml)")
     articles: list[Article] = []
     files: dict[str, str] = {}
     errors: list[str] = []
     first_seen: dict[str, str] = {}
-    paths = sorted(directory.glob("*.yaml"))
-    if not paths:
-        raise KbError(f"{directory}:0: no knowledge files (*.yaml)")
-    for path in paths:
-        try:
-            kb = parse_kb(path.read_text(encoding="utf-8"), str(path))
-        except OSError as exc:
-            errors.append(f"{path}:0: cannot read: {exc.strerror or exc}")
+    for path, content in texts.items():
+        if isinstance(content, OSError):
+            errors.append(f"{path}:0: cannot read: {content.strerror or content}")
             continue
+        try:
+            kb = parse_kb(content, str(path))
         except KbError as exc:
             errors.extend(str(exc).splitlines())
             continue
@@ -170,14 +182,8 @@ class KnowledgeRegistry(Generic[M]):
         path = self.directory / name
         text = "# Edited through the hotline admin API.\n" + yaml.safe_dump(
             articles, allow_unicode=True, sort_keys=False, width=100) if articles else ""
-        with tempfile.TemporaryDirectory() as tmp:  # validate the directory with the new file in it
-            for other in self.directory.glob("*.yaml"):
-                if other.name != name:
-                    (Path(tmp) / other.name).write_bytes(other.read_bytes())
-            if text:
-                (Path(tmp) / name).write_text(text, encoding="utf-8")
-            if any(Path(tmp).glob("*.yaml")):
-                load_directory(Path(tmp))
+        if text or any(p.name != name for p in self.directory.glob("*.yaml")):
+            load_directory(self.directory, replace=(name, text))  # the directory as it would be
         if not text:
             path.unlink(missing_ok=True)
         else:

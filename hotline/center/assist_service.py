@@ -42,13 +42,6 @@ class _CallState:
     utterances: int = 0
 
 
-def _pick(values: Any, language: str) -> Any:
-    for lang in (language, "en", *sorted(values)):
-        if lang in values:
-            return values[lang]
-    return None
-
-
 def warm_matcher(kb: KnowledgeBase) -> Matcher:
     """A matcher whose first real sentence is as fast as the rest (caches filled, code paths run)."""
     matcher = Matcher(kb)
@@ -60,7 +53,7 @@ def warm_matcher(kb: KnowledgeBase) -> Matcher:
 def article_card(article: Article, language: str) -> dict[str, Any]:
     """What the desk shows: the article in the caller's language (else English, else any)."""
     return {"article": article.id, "title": article.title(language), "script": article.script(language),
-            "steps": list(_pick(article.steps, language) or ()), "tags": list(_pick(article.tags, language) or ())}
+            "steps": list(article.steps_in(language)), "tags": list(article.tags_in(language))}
 
 
 class AssistService:

@@ -7,9 +7,13 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hotline.center.logs import setup_logging
 from hotline.center.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from hotline.assist.kb import KnowledgeBase
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -78,7 +82,7 @@ def _assist_eval(args: argparse.Namespace) -> int:
     return evaluate_main(["--kb", str(args.kb), "--cases", str(args.cases), "--cv", str(args.cv)])
 
 
-def _load_knowledge(path: Path) -> tuple[object, dict[str, str]]:
+def _load_knowledge(path: Path) -> tuple[KnowledgeBase, dict[str, str]]:
     from hotline.assist.kb import load_kb
     from hotline.assist.registry import load_directory
 
@@ -102,7 +106,7 @@ def _assist_check(args: argparse.Namespace) -> int:
 
 
 def _assist_suggest(args: argparse.Namespace) -> int:
-    from hotline.assist.kb import KbError, KnowledgeBase
+    from hotline.assist.kb import KbError
     from hotline.assist.matcher import Matcher
 
     try:
@@ -110,7 +114,6 @@ def _assist_suggest(args: argparse.Namespace) -> int:
     except KbError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    assert isinstance(kb, KnowledgeBase)
     matcher = Matcher(kb)
     chosen = matcher.match(args.text, args.language)
     print(json.dumps({"suggestion": chosen.article_id if chosen else None,

@@ -17,6 +17,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.conftest import synthesize
 from tests.e2e.test_browser_caller import CHROMIUM_FLAGS
+from tests.support.browser import log_in
 from tests.support.rtp_pcap import Clip, Digit, build_pcap, g711_rms_dbfs, read_rtp, read_wav_8k
 from tests.support.server import REPO, ServerProcess
 from tests.support.sipp import fill_scenario, run_sipp
@@ -64,10 +65,7 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
                                     args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={agent_microphone(workdir)}"])
         try:
             page = browser.new_page()
-            page.goto(f"{desk_server.base_url}/desk")
-            page.fill("#username", "alice")
-            page.fill("#password", "alice-demo")
-            page.click("#login")
+            log_in(page, f"{desk_server.base_url}/desk", "alice", "alice-demo")
             page.wait_for_selector("#state[data-state=away]")
             page.click("#go-available")
             page.wait_for_selector("#state[data-state=available]")
@@ -154,10 +152,7 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
 
 
 def login(page: Any, base: str, user: str) -> None:
-    page.goto(f"{base}/desk")
-    page.fill("#username", user)
-    page.fill("#password", f"{user}-demo")
-    page.click("#login")
+    log_in(page, f"{base}/desk", user, f"{user}-demo")
     page.wait_for_selector("#state[data-state=away]")
     page.click("#go-available")
     page.wait_for_selector("#state[data-state=available]")
@@ -217,10 +212,7 @@ def test_an_overdue_ticket_reminds_the_agent_on_the_desk(desk_server: ServerProc
         browser = p.chromium.launch(executable_path=require("chromium"), headless=True, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page()
-            page.goto(f"{desk_server.base_url}/desk")
-            page.fill("#username", "alice")
-            page.fill("#password", "alice-demo")
-            page.click("#login")
+            log_in(page, f"{desk_server.base_url}/desk", "alice", "alice-demo")
             # the desk is open (alice's state from her last session comes back, whichever it was)
             page.wait_for_selector("#state:not([data-state=offline])")
             due = time.time() + 8

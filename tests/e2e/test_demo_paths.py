@@ -16,6 +16,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.conftest import synthesize
 from tests.e2e.test_browser_caller import CHROMIUM_FLAGS
+from tests.support.browser import log_in
 from tests.support.rtp_pcap import Clip, Digit, build_pcap, read_wav_8k
 from tests.support.server import REPO, ServerProcess
 from tests.support.sipp import fill_scenario, run_sipp
@@ -106,10 +107,7 @@ def qa_finds_and_plays(server: ServerProcess, record: dict, candidates: list[str
                                     args=[*CHROMIUM_FLAGS, "--autoplay-policy=no-user-gesture-required"])
         try:
             page = browser.new_page()
-            page.goto(f"{server.base_url}/qa")
-            page.fill("#username", "quinn")
-            page.fill("#password", "quinn-demo")
-            page.click("#login")
+            log_in(page, f"{server.base_url}/qa", "quinn", "quinn-demo")
             page.wait_for_selector("#qa-main:not([hidden])")
             page.fill("#q-text", word)
             page.click("#search")
