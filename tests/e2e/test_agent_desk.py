@@ -123,7 +123,9 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
 
     calls = [c for c in desk_server.get("/api/calls", limit=5) if c.get("agent") == "alice"]
     assert calls, desk_server.get("/api/calls", limit=5)
-    record = desk_server.get(f"/api/calls/{calls[0]['id']}")
+    deadline = time.monotonic() + 30  # the worker saves the final record once the last words are recognised
+    while (record := desk_server.get(f"/api/calls/{calls[0]['id']}"))["status"] == "live" and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert record["status"] == "completed" and record["end_reason"] == "agent_hangup"
     assert record["transfers"][0]["result"] == "answered" and record["transfers"][0]["queue"] == "general"
     speakers = {s["speaker"] for s in record["transcript"]}
