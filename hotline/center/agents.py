@@ -1,6 +1,8 @@
-"""Agents: accounts (scrypt-hashed passwords), skills, login tokens and presence, kept in Redis.
+"""Agents: accounts (scrypt-hashed passwords), roles, skills and presence, kept in Redis.
 
-Accounts come from `config/agents.yaml` (seeded at start-up when missing) or the API. Presence
+Accounts come from `hotline users add` (the CLI), the admin API, or in demo mode from
+`config/agents.yaml` (seeded at start-up when missing, marked `demo`). Sessions are in
+`hotline.center.auth`. Presence
 states: offline, available, ringing, on_call, wrap_up, away. `since` is when the state began: the
 longest-idle available agent is the one whose `since` is oldest.
 """
@@ -21,9 +23,7 @@ import yaml
 
 AGENTS_KEY = "hotline:agents"
 PRESENCE_KEY = "hotline:presence"
-TOKEN_PREFIX = "hotline:agent_token:"
 STATES = ("offline", "available", "ringing", "on_call", "wrap_up", "away")
-TOKEN_TTL_S = 12 * 3600
 
 
 class AgentError(Exception):
@@ -59,6 +59,7 @@ class Agent:
     skills: list[str] = field(default_factory=list)
     password_hash: str = ""
     roles: list[str] = field(default_factory=lambda: ["agent"])
+    demo: bool = False  # seeded from the demo file: removed when the server starts in production mode
 
     def public(self) -> dict[str, Any]:
         return {"username": self.username, "name": self.name, "skills": self.skills, "roles": self.roles}
@@ -103,12 +104,24 @@ class AgentDirectory:
     def __init__(self, client: aioredis.Redis) -> None:
         self.redis = client
 
-    async def seed(self, agents: list[Agent]) -> int:
+    async def seed(self, agents: list[Agent], demo: bool = False) -> int:
         """Add accounts that do not exist yet (a restart keeps API changes and presence)."""
         added = 0
         for agent in agents:
+            agent.demo = demo
             added += int(await self.redis.hsetnx(AGENTS_KEY, agent.username, json.dumps(asdict(agent))))
         return added
+
+    async def delete(self, username: str) -> bool:
+        await self.redis.hdel(PRESENCE_KEY, username)
+        return bool(await self.redis.hdel(AGENTS_KEY, username))
+
+    async def remove_demo_accounts(self) -> list[str]:
+        """Production start: accounts a demo run seeded (with passwords everyone knows) are deleted."""
+        removed = [a.username for a in await self.all() if a.demo]
+        for username in removed:
+            await self.delete(username)
+        return removed
 
     async def save(self, agent: Agent) -> None:
         await self.redis.hset(AGENTS_KEY, agent.username, json.dumps(asdict(agent)))
@@ -120,20 +133,6 @@ class AgentDirectory:
     async def all(self) -> list[Agent]:
         raw = await self.redis.hgetall(AGENTS_KEY)
         return sorted((Agent(**json.loads(v)) for v in raw.values()), key=lambda a: a.username)
-
-    async def login(self, username: str, password: str) -> str:
-        agent = await self.get(username)
-        if agent is None or not verify_password(password, agent.password_hash):
-            raise AgentError("unknown user or wrong password")
-        token = secrets.token_urlsafe(24)
-        await self.redis.set(TOKEN_PREFIX + token, username, ex=TOKEN_TTL_S)
-        return token
-
-    async def by_token(self, token: str) -> Agent | None:
-        username = await self.redis.get(TOKEN_PREFIX + token)
-        if not username:
-            return None
-        return await self.get(username.decode() if isinstance(username, bytes) else str(username))
 
     async def disconnected(self, username: str) -> None:
         """The desk went away (closed, network, server restart): offline, remembering the state."""

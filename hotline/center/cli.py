@@ -23,6 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
         args.config, sip=args.sip, http=args.http, flows=args.flows, data=args.data, redis=args.redis,
         workers=args.workers, asr_engine=args.asr_engine, asr_language=args.language,
         asr_vosk_model=args.vosk_model, log_level=args.log_level, media_address=args.media_address,
+        demo=False if args.production else None,
     )
     setup_logging(settings.log_level, "serve")
     return asyncio.run(Supervisor(settings).run())
@@ -36,6 +37,15 @@ def _worker(args: argparse.Namespace) -> int:
     setup_logging(settings.log_level, f"worker-{args.id}")
     asyncio.run(Worker(settings, args.id, args.port, args.rtp_port, args.redis).run())
     return 0
+
+
+def _users(args: argparse.Namespace) -> int:
+    from hotline.center import users_cli
+
+    settings = load_settings(args.config, data=args.data, redis=args.redis, log_level="WARNING")
+    return users_cli.run(args.users_command, settings, getattr(args, "username", ""), getattr(args, "name", ""),
+                         getattr(args, "roles", "agent"), getattr(args, "skills", ""),
+                         getattr(args, "password_stdin", False))
 
 
 def _models_prepare(args: argparse.Namespace) -> int:
@@ -140,7 +150,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--language", help="caller language for ASR (default en)")
     serve.add_argument("--vosk-model", help="path to a Vosk model directory")
     serve.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.add_argument("--production", action="store_true",
+                       help="no demo accounts; an admin must exist first (hotline users add NAME --roles admin)")
     serve.set_defaults(func=_serve)
+
+    users = sub.add_parser("users", help="staff accounts (the first admin of a production install)")
+    users.add_argument("--config", type=Path, help="settings YAML (data directory, Redis, password rules)")
+    users.add_argument("--data", type=Path, help="data directory of the embedded Redis (default data)")
+    users.add_argument("--redis", help="Redis URL, when the server uses one")
+    usub = users.add_subparsers(dest="users_command", required=True)
+    uadd = usub.add_parser("add", help="create a user (asks for the password)")
+    uadd.add_argument("username")
+    uadd.add_argument("--name", default="", help="display name (default the user name)")
+    uadd.add_argument("--roles", default="agent", help="comma-separated: agent, qa, supervisor, admin")
+    uadd.add_argument("--skills", default="", help="comma-separated ACD skills")
+    upw = usub.add_parser("passwd", help="set a user's password (ends their sessions)")
+    upw.add_argument("username")
+    for p in (uadd, upw):
+        p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    urev = usub.add_parser("revoke", help="log a user out everywhere")
+    urev.add_argument("username")
+    udel = usub.add_parser("delete", help="delete a user and end their sessions")
+    udel.add_argument("username")
+    usub.add_parser("list", help="list users and roles")
+    users.set_defaults(func=_users)
 
     worker = sub.add_parser("worker", help="(internal) one media worker, started by serve")
     worker.add_argument("--settings-file", required=True)

@@ -12,6 +12,7 @@ import yaml
 
 from hotline.asr.factory import AsrConfig
 from hotline.asr.vad import VadConfig
+from hotline.center.auth import AuthConfig
 
 
 class SettingsError(Exception):
@@ -67,6 +68,11 @@ class Settings:
     # agent assist: knowledge articles (every *.yaml here, hot-reloaded) suggested from the caller's words
     knowledge: Path = Path("config/knowledge")
     qa_rubric: Path = Path("config/qa_rubric.yaml")  # how QA reviewers score calls
+    # demo mode (the default, `make run`): the demo accounts of `agents_file` are created. In
+    # production (`demo: false`, `hotline serve --production`) they are not, the ones a demo run left
+    # are deleted, and the server will not start before an admin exists (`hotline users add`)
+    demo: bool = True
+    auth: AuthConfig = field(default_factory=AuthConfig)  # sessions, login throttling, password length
     # a fixed wall clock for the IVR (ISO time with offset), to try business-hours paths; None: real time
     clock: str | None = None
 
@@ -159,7 +165,8 @@ def resolved_sources(config: dict[str, Any]) -> dict[str, Any]:
 def settings_from_json(text: str) -> Settings:
     raw = json.loads(text)
     asr, vad = _section(AsrConfig, raw.pop("asr"), "asr"), _section(VadConfig, raw.pop("vad"), "vad")
-    return Settings(**{**raw, "flows": Path(raw["flows"]), "data": Path(raw["data"]),
+    auth = _section(AuthConfig, raw.pop("auth", None), "auth")
+    return Settings(**{**raw, "auth": auth, "flows": Path(raw["flows"]), "data": Path(raw["data"]),
                        "agents_file": Path(raw["agents_file"]), "knowledge": Path(raw["knowledge"]),
                        "qa_rubric": Path(raw["qa_rubric"]),
                        "asr": asr, "vad": vad})
@@ -177,6 +184,7 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
         raw = dict(raw)
         asr = _section(AsrConfig, raw.pop("asr", None), "asr")
         vad = _section(VadConfig, raw.pop("vad", None), "vad")
+        auth = _section(AuthConfig, raw.pop("auth", None), "auth")
         known = {f.name for f in fields(Settings)}
         unknown = set(raw) - known
         if unknown:
@@ -184,7 +192,7 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
         for key in ("flows", "data", "agents_file", "knowledge", "qa_rubric"):
             if key in raw:
                 raw[key] = Path(raw[key])
-        settings = replace(settings, asr=asr, vad=vad, **raw)
+        settings = replace(settings, asr=asr, vad=vad, auth=auth, **raw)
     asr_over = {k[4:]: v for k, v in overrides.items() if k.startswith("asr_") and v is not None}
     if asr_over:
         settings.asr = replace(settings.asr, **asr_over)

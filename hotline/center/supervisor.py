@@ -43,6 +43,25 @@ from hotline.web.desk_api import CallEvents
 log = logging.getLogger(__name__)
 
 
+async def prepare_accounts(agents: AgentDirectory, s: Settings) -> bool:
+    """Demo mode: the demo accounts exist. Production: they do not, and an admin must (made with the
+    CLI). False (with the reason printed) when the server must not start."""
+    if s.demo:
+        if s.agents_file.is_file():
+            added = await agents.seed(load_agents_file(s.agents_file), demo=True)
+            log.info("demo accounts", extra={"file": str(s.agents_file), "added": added})
+        return True
+    removed = await agents.remove_demo_accounts()
+    if removed:
+        log.warning("demo accounts removed (production mode)", extra={"accounts": removed})
+    if not any(a.has_role("admin") for a in await agents.all()):
+        print("hotline: production mode and no admin account yet: create the first one with\n"
+              f"  hotline users add ADMIN_NAME --roles admin --data {s.data}"
+              + (f" --redis {s.redis}" if s.redis else "") + "\nthen start the server again.", file=sys.stderr)
+        return False
+    return True
+
+
 class Supervisor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -102,6 +121,9 @@ class Supervisor:
                 await redis_server.start()
             redis_url = redis_server.url if redis_server else str(s.redis)
             client = redis_client(redis_url)
+            agents = AgentDirectory(client)
+            if not await prepare_accounts(agents, s):  # before anything slow starts
+                return 2
             await client.delete("hotline:workers")
             settings_file = self.run_dir / "settings.json"
             settings_file.write_text(settings_to_json(s))
@@ -116,10 +138,6 @@ class Supervisor:
                                                                         range(s.workers)], MAX_CALLS_PER_PROCESS,
                                 advertise=s.rtp_address if s.internal_host != s.sip_hostport[0] else None)
             await edge.start()
-            agents = AgentDirectory(client)
-            if s.agents_file.is_file():
-                added = await agents.seed(load_agents_file(s.agents_file))
-                log.info("agents", extra={"file": str(s.agents_file), "added": added})
             for username in (await agents.all_presence()):  # no desk is connected to a server just started
                 await agents.disconnected(username)  # desks that reconnect soon get their state back
             acd = Acd(client, agents, s.ring_timeout_s)
@@ -150,7 +168,7 @@ class Supervisor:
                                       "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language,
                                       s.data, registry, tickets, agents, acd,
                                       call_events, crm, self.knowledge, assist,
-                                      s.qa_rubric if s.qa_rubric.is_file() else None))
+                                      s.qa_rubric if s.qa_rubric.is_file() else None, auth=s.auth))
             http_host, http_port = s.http_hostport
             server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
                                                    access_log=False, lifespan="off"))

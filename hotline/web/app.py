@@ -1,15 +1,16 @@
-"""HTTP API (FastAPI): health and call records. OpenAPI docs at /docs."""
+"""HTTP API (FastAPI): the composition of the routers behind one authorisation layer
+(`hotline.web.access`), health and call records. OpenAPI docs at /docs (served offline)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
@@ -19,15 +20,21 @@ from hotline.assist.registry import KnowledgeRegistry
 from hotline.center.acd import Acd
 from hotline.center.agents import AgentDirectory
 from hotline.center.assist_service import AssistService
+from hotline.center.audit import AuditLog
+from hotline.center.auth import AuthConfig, Authenticator
 from hotline.center.events import WORKERS_KEY
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
 from hotline.ivr.registry import FlowRegistry
+from hotline.web.access import Access, AccessDenied, denied_handler
+from hotline.web.auth_api import auth_router
 from hotline.web.desk_api import CallEvents, CustomerLookup, desk_router
 from hotline.web.desk_page import desk_page_router
+from hotline.web.docs import docs_router, mount_static
 from hotline.web.flows_api import flows_router
 from hotline.web.knowledge_api import knowledge_router
-from hotline.web.qa_api import qa_router, recording_path, reviewer
+from hotline.web.pages import forbidden_page, login_page
+from hotline.web.qa_api import qa_router, recording_path
 from hotline.web.softphone import softphone_router
 from hotline.web.tickets_api import tickets_router
 
@@ -50,6 +57,8 @@ class AppState:
     knowledge: KnowledgeRegistry[Matcher] | None = None
     assist: AssistService | None = None
     qa_rubric: Path | None = None  # the QA scoring rubric (YAML); None: the built-in one
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    audit: AuditLog | None = None  # None: data_dir/audit.db
 
 
 class Health(BaseModel):
@@ -61,8 +70,18 @@ class Health(BaseModel):
 
 
 def create_app(state: AppState) -> FastAPI:
-    app = FastAPI(title="hotline", version=__version__,
-                  description="Offline-first contact-center server: calls, flows, tickets and health.")
+    agents = state.agents if state.agents is not None else AgentDirectory(state.redis)
+    audit = state.audit if state.audit is not None else AuditLog(state.data_dir / "audit.db")
+    access = Access(Authenticator(state.redis, agents, state.auth), audit)
+    # every route depends on the access check: a route with no rule in access.RULES is refused
+    app = FastAPI(title="hotline", version=__version__, dependencies=[Depends(access.authorize)],
+                  docs_url=None, redoc_url=None, openapi_url=None,
+                  description="Offline-first contact-center server: calls, flows, tickets and health. Log in with "
+                              "`POST /api/auth/token` and send `Authorization: Bearer <token>`; the pages use a "
+                              "session cookie.")
+    app.state.access = access
+    app.add_exception_handler(AccessDenied, denied_handler(login_page, forbidden_page))
+    mount_static(app)
 
     @app.get("/api/health", response_model=Health)
     async def health() -> Health:
@@ -102,23 +121,23 @@ def create_app(state: AppState) -> FastAPI:
 
     @app.get("/api/calls/{call_id}/recording/{party}", response_class=FileResponse,
              responses={200: {"content": {"audio/wav": {}}}})
-    async def get_recording(call_id: str, party: str, token: str | None = Query(
-            None, description="the login token of a user with the qa or admin role")) -> FileResponse:
+    async def get_recording(call_id: str, party: str) -> FileResponse:
         """The recording of one party of a call (mono WAV at the media rate); QA and admin users only."""
-        await reviewer(state.agents, token)
         path = recording_path(state.store, state.data_dir, call_id, party)
         return FileResponse(path, media_type="audio/wav", filename=f"{call_id}.{party}.wav")
 
+    app.include_router(auth_router(access, agents))
+    app.include_router(docs_router(app))
     app.include_router(softphone_router(state.redis))
     if state.flows is not None:
-        app.include_router(flows_router(state.flows))
+        app.include_router(flows_router(state.flows, access))
     if state.tickets is not None:
-        app.include_router(tickets_router(state.tickets, state.agents))
-    app.include_router(qa_router(state.store, state.agents, state.data_dir, state.qa_rubric, state.tickets))
+        app.include_router(tickets_router(state.tickets, access))
+    app.include_router(qa_router(state.store, access, state.data_dir, state.qa_rubric, state.tickets))
     if state.knowledge is not None:
-        app.include_router(knowledge_router(state.knowledge, state.store))
-    if state.agents is not None and state.acd is not None and state.call_events is not None:
-        app.include_router(desk_router(state.redis, state.agents, state.acd, state.call_events, state.store,
-                                       state.tickets, state.crm, state.assist))
+        app.include_router(knowledge_router(state.knowledge, state.store, access))
+    if state.acd is not None and state.call_events is not None:
+        app.include_router(desk_router(state.redis, agents, state.acd, state.call_events, state.store,
+                                       state.tickets, access, state.crm, state.assist))
         app.include_router(desk_page_router())
     return app

@@ -1,5 +1,6 @@
-"""The agent desk's server side: accounts, login, the desk WebSocket (presence, ringing, live
-call events) and answering a queued call with the desk's WebRTC softphone."""
+"""The agent desk's server side: the desk WebSocket (presence, ringing, live call events), the
+caller's context, and answering a queued call with the desk's WebRTC softphone. Who may use them is
+decided in `hotline.web.access`; the WebSocket's user is the session's."""
 
 from __future__ import annotations
 
@@ -8,42 +9,23 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 import redis.asyncio as aioredis
-from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
 from hotline.center.acd import Acd
-from hotline.center.agents import Agent, AgentDirectory, AgentError, hash_password
+from hotline.center.agents import AgentDirectory
 from hotline.center.assist_service import AssistService
 from hotline.center.events import EVENTS_STREAM, LIVE_CALLS_KEY
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
 from hotline.center.webrtc_signalling import SignallingError, request_call, send_control
+from hotline.web.access import Access, Principal
 
 log = logging.getLogger(__name__)
+SESSION_CHECK_S = 5.0
 DISPOSITIONS = ("resolved", "follow_up", "ticket_created", "transferred", "no_answer", "other")
-
-
-class Login(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=200)
-
-
-Role = Literal["agent", "qa", "supervisor", "admin"]
-
-
-def _agent_role() -> list[Role]:
-    return ["agent"]
-
-
-class NewAgent(BaseModel):
-    username: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
-    name: str = Field(min_length=1, max_length=100)
-    skills: list[str] = Field(default_factory=list)
-    password: str = Field(min_length=8, max_length=200)
-    roles: list[Role] = Field(default_factory=_agent_role)
 
 
 class CallEvents:
@@ -92,44 +74,13 @@ CustomerLookup = Callable[[str], Awaitable[dict[str, Any]]]
 
 
 def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events: CallEvents, store: CallStore,
-                tickets: TicketStore | None, crm: CustomerLookup | None = None,
+                tickets: TicketStore | None, access: Access, crm: CustomerLookup | None = None,
                 assist: AssistService | None = None) -> APIRouter:
     router = APIRouter(tags=["agents"])
 
-    async def agent_for(token: str) -> Agent:
-        agent = await agents.by_token(token)
-        if agent is None:
-            raise HTTPException(status_code=401, detail="log in again")
-        return agent
-
-    @router.post("/api/agent/login")
-    async def login(body: Login) -> dict[str, Any]:
-        try:
-            token = await agents.login(body.username, body.password)
-        except AgentError as exc:
-            raise HTTPException(status_code=401, detail=str(exc)) from exc
-        agent = await agents.get(body.username)
-        assert agent is not None
-        return {"token": token, "agent": agent.public()}
-
-    @router.get("/api/agents")
-    async def list_agents() -> list[dict[str, Any]]:
-        """Accounts with their presence (state, since, call)."""
-        presence = await agents.all_presence()
-        return [{**a.public(), "presence": _presence(presence, a.username)} for a in await agents.all()]
-
-    @router.post("/api/agents", status_code=201)
-    async def create_agent(body: NewAgent) -> dict[str, Any]:
-        if await agents.get(body.username) is not None:
-            raise HTTPException(status_code=409, detail=f"agent {body.username!r} exists")
-        agent = Agent(body.username, body.name, body.skills, hash_password(body.password), list(body.roles))
-        await agents.save(agent)
-        return agent.public()
-
     @router.get("/api/agent/calls/{call_id}/context")
-    async def call_context(call_id: str, token: str = Query(...)) -> dict[str, Any]:
+    async def call_context(call_id: str) -> dict[str, Any]:
         """What the desk shows about a caller: the call so far, previous calls, open tickets."""
-        await agent_for(token)
         record = store.get(call_id)
         if record is None:
             raise HTTPException(status_code=404, detail="no such call")
@@ -147,11 +98,9 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
              "path_end": (c.get("ivr_path") or [""])[-1]} for c in previous], "tickets": open_tickets}
 
     @router.websocket("/ws/agent")
-    async def desk_socket(ws: WebSocket, token: str = Query(...)) -> None:
-        agent = await agents.by_token(token)
-        if agent is None:
-            await ws.close(code=4401, reason="log in again")
-            return
+    async def desk_socket(ws: WebSocket) -> None:
+        principal: Principal = ws.state.principal  # set by the access check (role agent)
+        agent = principal.agent
         await ws.accept()
         me = agent.username
         outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(1000)
@@ -174,7 +123,17 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
             while True:
                 await ws.send_json(await outbox.get())
 
-        tasks = [asyncio.create_task(forward_agent_channel()), asyncio.create_task(send_loop())]
+        async def session_watch() -> None:
+            """Logging out (here, everywhere, or revoked by an admin) closes the desk too."""
+            while True:
+                await asyncio.sleep(SESSION_CHECK_S)
+                with contextlib.suppress(aioredis.RedisError, OSError):
+                    if not await access.auth.sessions.alive(principal.session):
+                        await ws.close(code=4401, reason="your session ended: log in again")
+                        return
+
+        tasks = [asyncio.create_task(forward_agent_channel()), asyncio.create_task(send_loop()),
+                 asyncio.create_task(session_watch())]
         presence = await agents.reconnected(me)
         outbox.put_nowait({"type": "hello", "agent": agent.public(), "state": presence.state, "call": presence.call})
         try:
@@ -252,7 +211,3 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
 
     return router
 
-
-def _presence(presence: dict[str, Any], username: str) -> dict[str, Any]:
-    p = presence.get(username)
-    return {"state": p.state, "since": p.since, "call": p.call} if p else {"state": "offline", "since": 0, "call": ""}

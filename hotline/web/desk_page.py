@@ -1,4 +1,4 @@
-"""The agent desk page: log in, go available, take ringing calls with the WebRTC softphone, see
+"""The agent desk page (behind the staff login, role agent): go available, take ringing calls with the WebRTC softphone, see
 who is calling and why, follow the two-sided transcript live, and wrap up."""
 
 from __future__ import annotations
@@ -21,12 +21,7 @@ def desk_page_router() -> APIRouter:
 
 _BODY = """
 <h1>Agent desk</h1>
-<section id="login-panel">
-  <input id="username" placeholder="user name" autocomplete="username">
-  <input id="password" type="password" placeholder="password" autocomplete="current-password">
-  <button id="login">Log in</button> <span id="login-error" class="error"></span>
-</section>
-<section id="desk" hidden>
+<section id="desk">
   <p><b id="me"></b> &middot; status <span id="state" data-state="offline">offline</span>
     <button id="go-available">Available</button> <button id="go-away">Away</button></p>
   <ul id="reminders" class="error"></ul>
@@ -69,26 +64,20 @@ _BODY = """
 """
 
 _SCRIPT = """
-let token = null, ws = null, pc = null, currentCall = null;
+let ws = null, pc = null, currentCall = null;
 const $ = id => document.getElementById(id);
 const esc = s => String(s).replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
 function setState(s) { $('state').textContent = s; $('state').dataset.state = s; }
-$('login').onclick = async () => {
-  const r = await fetch('/api/agent/login', {method: 'POST', headers: {'content-type': 'application/json'},
-    body: JSON.stringify({username: $('username').value, password: $('password').value})});
-  const body = await r.json();
-  if (!r.ok) { $('login-error').textContent = body.detail; return; }
-  token = body.token;
-  $('me').textContent = body.agent.name;
-  $('login-panel').hidden = true; $('desk').hidden = false;
-  connect();
-};
-function connect() {
-  ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/agent?token=${token}`);
+hotline.me.then(user => { if (user) { $('me').textContent = user.name; connect(); } });
+function connect() {  // the session cookie goes with the WebSocket handshake: no token in the URL
+  ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/agent`);
   ws.onmessage = ev => handle(JSON.parse(ev.data));
-  ws.onclose = ev => {  // the server restarted or the network dropped: reconnect, state is restored
+  ws.onclose = async ev => {  // the server restarted or the network dropped: reconnect, state is restored
     setState('offline');
-    if (ev.code !== 4401) setTimeout(connect, 2000);
+    if (ev.code === 4401) { location.reload(); return; }  // logged out: the login form
+    const me = await fetch('/api/auth/me').catch(() => null);
+    if (me && me.status === 401) { location.reload(); return; }
+    setTimeout(connect, 2000);
   };
 }
 const send = m => ws.send(JSON.stringify(m));
@@ -140,7 +129,7 @@ $('answer').onclick = async () => {
 };
 async function showCall(call) {
   $('call-panel').hidden = false; $('transcript').innerHTML = ''; $('suggestions').innerHTML = '';
-  const r = await fetch(`/api/agent/calls/${call}/context?token=${token}`);
+  const r = await fetch(`/api/agent/calls/${encodeURIComponent(call)}/context`);
   if (!r.ok) return;
   const ctx = await r.json();
   $('caller').textContent = ctx.call.from_uri; callerNumber = ctx.call.from_uri;
@@ -196,7 +185,7 @@ $('new-ticket').onclick = async () => {
   const body = {type: $('new-ticket-type').value, priority: $('new-ticket-priority').value,
                 parcel_number: $('new-ticket-parcel').value, description: $('new-ticket-description').value,
                 call_id: currentCall || '', caller: callerNumber};
-  const r = await fetch(`/api/tickets?token=${token}`, {method: 'POST', headers: {'content-type': 'application/json'},
+  const r = await fetch('/api/tickets', {method: 'POST', headers: {'content-type': 'application/json'},
     body: JSON.stringify(body)});
   const t = await r.json();
   $('new-ticket-result').textContent = r.ok ? `ticket ${t.ref} created` : JSON.stringify(t.detail);

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
@@ -12,6 +12,7 @@ from hotline.ivr.diagram import flow_svg
 from hotline.ivr.loader import parse_flow_text
 from hotline.ivr.model import FlowErrors
 from hotline.ivr.registry import FlowRegistry
+from hotline.web.access import Access
 from hotline.web.pages import page
 
 
@@ -19,7 +20,7 @@ class Rollback(BaseModel):
     version: int = Field(ge=1, description="the version to make active again")
 
 
-def flows_router(registry: FlowRegistry) -> APIRouter:
+def flows_router(registry: FlowRegistry, access: Access) -> APIRouter:
     router = APIRouter(tags=["flows"])
 
     def entry(name: str) -> dict[str, Any]:
@@ -46,15 +47,16 @@ def flows_router(registry: FlowRegistry) -> APIRouter:
             raise HTTPException(status_code=404, detail=str(exc.args[0])) from exc
 
     @router.post("/api/flows/{name}/rollback")
-    async def rollback(name: str, body: Rollback) -> dict[str, Any]:
-        """Make an earlier version active again; new calls use it, calls in progress keep theirs."""
-        entry(name)
+    async def rollback(request: Request, name: str, body: Rollback) -> dict[str, Any]:
+        """Make an earlier version active again (admin); new calls use it, calls in progress keep theirs."""
+        before = entry(name)["active_version"]
         try:
             registry.rollback(name, body.version)
         except KeyError as exc:
             raise HTTPException(status_code=404, detail=str(exc.args[0])) from exc
         except FlowErrors as exc:
             raise HTTPException(status_code=409, detail=[e.to_dict() for e in exc.errors]) from exc
+        await access.record(request, "flow.rollback", name, {"from_version": before, "to_version": body.version})
         return entry(name)
 
     @router.get("/api/flows/{name}/graph.svg", response_class=Response,

@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from hotline.assist.kb import KbError, to_plain
@@ -16,6 +16,7 @@ from hotline.assist.matcher import Matcher
 from hotline.assist.registry import KnowledgeRegistry
 from hotline.assist.report import usage_report
 from hotline.center.store import CallStore
+from hotline.web.access import Access
 from hotline.web.pages import page
 
 _EXAMPLE = {"title": "Parcel arrived damaged", "tags": ["broken", "crushed"], "title_zh": "包裹破损",
@@ -40,7 +41,7 @@ def _when(value: str | None, default: float) -> float:
     return moment.timestamp()
 
 
-def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore) -> APIRouter:
+def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore, access: Access) -> APIRouter:
     router = APIRouter(tags=["knowledge"])
 
     def current() -> Any:
@@ -90,7 +91,7 @@ def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore) -> 
         return {"article": to_plain(article), "file": version.files.get(article_id)}
 
     @router.put("/api/knowledge/{article_id}")
-    async def put_article(article_id: str, article: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],
+    async def put_article(request: Request, article_id: str, article: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],
                           file: str | None = Query(None, description="file for a new article (default articles.yaml)"),
                           ) -> dict[str, Any]:
         """Create or replace an article (the file layout: title, title_zh, tags, script, steps...).
@@ -102,17 +103,22 @@ def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore) -> 
                 None, lambda: registry.put_article({**article, "id": article_id}, file))
         except KbError as exc:
             raise HTTPException(status_code=422, detail=str(exc).splitlines()) from exc
+        await access.record(request, "knowledge.created" if created else "knowledge.edited", article_id,
+                            {"version": registry.status()["version"]})
         return {"created": created, **await get_article(article_id)}
 
     @router.delete("/api/knowledge/{article_id}")
-    async def delete_article(article_id: str) -> dict[str, Any]:
+    async def delete_article(request: Request, article_id: str) -> dict[str, Any]:
+        """Remove an article from its file (admin); the file's other content and comments stay."""
         try:
             await asyncio.get_running_loop().run_in_executor(None, registry.delete_article, article_id)
         except KeyError as exc:
             raise HTTPException(status_code=404, detail=f"no article {article_id!r}") from exc
         except KbError as exc:
             raise HTTPException(status_code=422, detail=str(exc).splitlines()) from exc
-        return {"deleted": article_id, "version": registry.status()["version"]}
+        version = registry.status()["version"]
+        await access.record(request, "knowledge.deleted", article_id, {"version": version})
+        return {"deleted": article_id, "version": version}
 
     @router.get("/admin/knowledge", response_class=HTMLResponse, include_in_schema=False)
     async def admin_page() -> str:
@@ -191,6 +197,8 @@ $('save').onclick = async () => {
   load();
 };
 $('delete').onclick = async () => {
+  const id = $('edit-id').value;
+  if (!id || !confirm(`Delete the article ${id}? It is removed from its file at once.`)) return;
   const r = await fetch(`/api/knowledge/${encodeURIComponent($('edit-id').value)}`, {method: 'DELETE'});
   $('edit-result').textContent = r.ok ? 'deleted' : JSON.stringify((await r.json()).detail);
   load();

@@ -17,25 +17,13 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from hotline.center.agents import Agent, AgentDirectory
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketFilter, TicketStore
 from hotline.qa.rubric import DEFAULT, Rubric, RubricError, load_rubric
 from hotline.qa.search import CallQuery
+from hotline.web.access import Access, CurrentUser
 from hotline.web.pages import page
 from hotline.web.qa_page import QA_BODY, QA_SCRIPT
-
-REVIEW_ROLES = ("qa", "admin")
-
-
-async def reviewer(agents: AgentDirectory | None, token: str | None) -> Agent:
-    """The logged-in user behind `token`, who must have the qa or admin role."""
-    user = await agents.by_token(token) if agents is not None and token else None
-    if user is None:
-        raise HTTPException(status_code=401, detail="log in (qa or admin role) to open recordings")
-    if not user.has_role(*REVIEW_ROLES):
-        raise HTTPException(status_code=403, detail="recordings need the qa or admin role")
-    return user
 
 
 def recording_path(store: CallStore, data_dir: Path, call_id: str, party: str) -> Path:
@@ -104,7 +92,7 @@ def _query(text: str, since: float | None, until: float | None, agent: str | Non
                      limit=limit, offset=offset)
 
 
-def qa_router(store: CallStore, agents: AgentDirectory | None, data_dir: Path, rubric_path: Path | None,
+def qa_router(store: CallStore, access: Access, data_dir: Path, rubric_path: Path | None,
               tickets: TicketStore | None = None) -> APIRouter:
     router = APIRouter(tags=["qa"])
 
@@ -117,20 +105,18 @@ def qa_router(store: CallStore, agents: AgentDirectory | None, data_dir: Path, r
             raise HTTPException(status_code=500, detail=str(exc)) from exc
 
     @router.get("/api/qa/calls")
-    async def search(token: str | None = Query(None), text: str = Query("", max_length=500),
+    async def search(text: str = Query("", max_length=500),
                      since: float | None = None, until: float | None = None, agent: str | None = None,
                      queue: str | None = None, outcome: str | None = None, disposition: str | None = None,
                      status: str | None = None, limit: int = Query(50, ge=1, le=500),
                      offset: int = Query(0, ge=0)) -> list[dict[str, Any]]:
         """Archived calls matching words the parties said (redacted text), dates (epoch seconds),
         agent, queue, IVR outcome, wrap-up disposition or status; newest first."""
-        await reviewer(agents, token)
         q = _query(text, since, until, agent, queue, outcome, disposition, status, limit, offset)
         return await asyncio.to_thread(store.search, q)
 
     @router.get("/api/qa/calls/{call_id}")
-    async def call(call_id: str, token: str | None = Query(None)) -> dict[str, Any]:
-        await reviewer(agents, token)
+    async def call(call_id: str) -> dict[str, Any]:
         record = await asyncio.to_thread(store.get, call_id)
         if record is None:
             raise HTTPException(status_code=404, detail=f"no call with id {call_id!r}")
@@ -140,17 +126,15 @@ def qa_router(store: CallStore, agents: AgentDirectory | None, data_dir: Path, r
         return record
 
     @router.get("/api/qa/calls/{call_id}/waveform/{party}")
-    async def call_waveform(call_id: str, party: str, token: str | None = Query(None),
+    async def call_waveform(call_id: str, party: str,
                             points: int = Query(800, ge=10, le=5000)) -> dict[str, Any]:
-        await reviewer(agents, token)
         path = recording_path(store, data_dir, call_id, party)
         return await asyncio.to_thread(waveform, path, points)
 
     @router.get("/api/qa/calls/{call_id}/stereo.wav", response_class=Response,
                 responses={200: {"content": {"audio/wav": {}}}})
-    async def call_stereo(call_id: str, token: str | None = Query(None)) -> Response:
+    async def call_stereo(call_id: str) -> Response:
         """Both parties in one file: the caller left, the agent(s) right, on the call's time line."""
-        await reviewer(agents, token)
         record = await asyncio.to_thread(store.get, call_id)
         if record is None:
             raise HTTPException(status_code=404, detail=f"no call with id {call_id!r}")
@@ -161,9 +145,8 @@ def qa_router(store: CallStore, agents: AgentDirectory | None, data_dir: Path, r
         return rubric().to_dict()
 
     @router.post("/api/qa/calls/{call_id}/reviews", status_code=201)
-    async def review(call_id: str, body: Review, token: str | None = Query(None)) -> dict[str, Any]:
+    async def review(call_id: str, body: Review, user: CurrentUser) -> dict[str, Any]:
         """Score a call against the rubric, with comments; a call can be reviewed more than once."""
-        user = await reviewer(agents, token)
         current = rubric()
         try:
             scores, total = current.score(body.scores)
@@ -177,11 +160,10 @@ def qa_router(store: CallStore, agents: AgentDirectory | None, data_dir: Path, r
         return entry
 
     @router.get("/api/qa/export.csv", response_class=PlainTextResponse)
-    async def export(token: str | None = Query(None), text: str = "", since: float | None = None,
+    async def export(text: str = "", since: float | None = None,
                      until: float | None = None, agent: str | None = None, queue: str | None = None,
                      outcome: str | None = None, disposition: str | None = None) -> Response:
         """One row per review of the calls the filters select (the same filters as the search)."""
-        await reviewer(agents, token)
         q = _query(text, since, until, agent, queue, outcome, disposition, None, 10000, 0)
         found = await asyncio.to_thread(store.search, q)
         criteria = [c.id for c in rubric().criteria]

@@ -1,4 +1,4 @@
-"""The QA page (/qa): log in with a qa or admin account, search archived calls, open one to play
+"""The QA page (/qa, behind the staff login, roles qa or admin): search archived calls, open one to play
 both parties (caller left, agent right) with the waveform and the transcript in sync (clicking a
 line or the waveform seeks), score it against the rubric, and export the scores as CSV."""
 
@@ -6,12 +6,7 @@ from __future__ import annotations
 
 QA_BODY = """
 <h1>Quality review</h1>
-<section id="qa-login">
-  <input id="username" placeholder="user name" autocomplete="username">
-  <input id="password" type="password" placeholder="password" autocomplete="current-password">
-  <button id="login">Log in</button> <span id="login-error" class="error"></span>
-</section>
-<section id="qa-main" hidden>
+<section id="qa-main">
   <p><input id="q-text" size="30" placeholder="words said in the call">
     from <input id="q-since" type="date"> to <input id="q-until" type="date">
     agent <input id="q-agent" size="8"> queue <input id="q-queue" size="8">
@@ -38,25 +33,18 @@ QA_BODY = """
 """
 
 QA_SCRIPT = """
-let token = null, current = null, rubric = null, wave = null;
+let current = null, rubric = null, wave = null;  // the session cookie goes with every request and the player
 const $ = id => document.getElementById(id);
 const esc = s => String(s ?? '').replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
 const hits = s => esc(s).replace(/\\u0002/g, '<mark>').replace(/\\u0003/g, '</mark>');
 const when = t => new Date(t * 1000).toLocaleString();
 const ms = t => { const s = Math.floor(t / 1000); return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`; };
-$('login').onclick = async () => {
-  const r = await fetch('/api/agent/login', {method: 'POST', headers: {'content-type': 'application/json'},
-    body: JSON.stringify({username: $('username').value, password: $('password').value})});
-  const body = await r.json();
-  if (!r.ok) { $('login-error').textContent = body.detail; return; }
-  if (!body.agent.roles.some(x => x === 'qa' || x === 'admin')) { $('login-error').textContent = 'this page needs the qa or admin role'; return; }
-  token = body.token;
-  $('qa-login').hidden = true; $('qa-main').hidden = false;
+(async () => {
   rubric = await (await fetch('/api/qa/rubric')).json();
   search();
-};
+})();
 function filters() {
-  const q = new URLSearchParams({token});
+  const q = new URLSearchParams();
   if ($('q-text').value) q.set('text', $('q-text').value);
   if ($('q-since').value) q.set('since', new Date($('q-since').value + 'T00:00').getTime() / 1000);
   if ($('q-until').value) q.set('until', new Date($('q-until').value + 'T00:00').getTime() / 1000 + 86400);
@@ -74,7 +62,7 @@ async function search() {
 }
 $('search').onclick = search;
 async function open(id) {
-  const r = await fetch(`/api/qa/calls/${id}?token=${token}`);
+  const r = await fetch(`/api/qa/calls/${encodeURIComponent(id)}`);
   if (!r.ok) return;
   const c = current = await r.json();
   $('call').hidden = false; $('call-id').textContent = c.id;
@@ -82,7 +70,7 @@ async function open(id) {
     `IVR: ${(c.ivr_path || []).join(' > ')}` + (c.agent ? `, agent ${c.agent}` : '') +
     (c.wrapup ? `, ${c.wrapup.disposition}: ${c.wrapup.notes}` : '') + ((c.ticket_details || []).length ? ', tickets ' + c.ticket_details.map(t => `${t.ref} (${t.type}, ${t.status})`).join(' ')
       : (c.tickets.length ? `, tickets ${c.tickets.join(' ')}` : ''));
-  $('player').src = `/api/qa/calls/${id}/stereo.wav?token=${token}`;
+  $('player').src = `/api/qa/calls/${encodeURIComponent(id)}/stereo.wav`;
   $('qa-transcript').innerHTML = (c.transcript || []).map((s, i) => `<li data-i="${i}" data-start="${s.start_ms}"
     data-end="${s.end_ms}" data-speaker="${esc(s.speaker)}" style="cursor:pointer">
     <span class="file">${ms(s.start_ms)}</span> <b>${esc(s.speaker)}</b>: ${esc(s.text)}</li>`).join('');
@@ -93,7 +81,7 @@ async function open(id) {
     <input type="number" min="0" max="${k.max}" value="${k.max}" data-criterion="${esc(k.id)}" style="width:4em"> / ${k.max}
     </td></tr>`).join('');
   $('reviews').innerHTML = (c.qa || []).map(v => `<li>${esc(v.reviewer)} ${when(v.at)}: ${v.percent} % ${esc(v.comments)}</li>`).join('');
-  const w = await fetch(`/api/qa/calls/${id}/waveform/caller?token=${token}&points=900`);
+  const w = await fetch(`/api/qa/calls/${encodeURIComponent(id)}/waveform/caller?points=900`);
   wave = w.ok ? await w.json() : null;
   draw(0);
 }
@@ -128,7 +116,7 @@ $('player').ontimeupdate = () => {  // the line being heard is highlighted and k
 $('submit-review').onclick = async () => {
   const scores = {};
   for (const input of document.querySelectorAll('#rubric input')) scores[input.dataset.criterion] = Number(input.value);
-  const r = await fetch(`/api/qa/calls/${current.id}/reviews?token=${token}`, {method: 'POST',
+  const r = await fetch(`/api/qa/calls/${encodeURIComponent(current.id)}/reviews`, {method: 'POST',
     headers: {'content-type': 'application/json'}, body: JSON.stringify({scores, comments: $('comments').value})});
   const body = await r.json();
   $('review-result').textContent = r.ok ? `saved: ${body.percent} %` : body.detail;

@@ -54,7 +54,7 @@ def softphone_router(client: aioredis.Redis) -> APIRouter:
 
     @router.get("/call", response_class=HTMLResponse, include_in_schema=False)
     async def call_page() -> str:
-        return page("Call the hotline", _BODY, _SCRIPT)
+        return page("Call the hotline", _BODY, _SCRIPT, staff=False)  # customers: no staff navigation
 
     return router
 

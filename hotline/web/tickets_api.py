@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from hotline.center.agents import AgentDirectory
 from hotline.center.tickets import (
     TICKET_PRIORITIES,
     TICKET_STATUSES,
@@ -19,6 +18,7 @@ from hotline.center.tickets import (
     TicketNotFound,
     TicketStore,
 )
+from hotline.web.access import Access, CurrentUser
 from hotline.web.pages import page
 
 
@@ -44,17 +44,8 @@ class TicketChange(BaseModel):
     note: str | None = Field(None, max_length=4000)
 
 
-def tickets_router(store: TicketStore, agents: AgentDirectory | None = None) -> APIRouter:
+def tickets_router(store: TicketStore, access: Access) -> APIRouter:
     router = APIRouter(tags=["tickets"])
-
-    async def who(token: str | None) -> str:
-        """The agent behind a desk token, or "api" for calls without one."""
-        if token is None:
-            return "api"
-        agent = await agents.by_token(token) if agents is not None else None
-        if agent is None:
-            raise HTTPException(status_code=401, detail="log in again")
-        return agent.username
 
     @router.get("/api/tickets")
     async def list_tickets(status: str | None = None, type: str | None = None, priority: str | None = None,
@@ -68,9 +59,10 @@ def tickets_router(store: TicketStore, agents: AgentDirectory | None = None) -> 
         return [t.to_dict() for t in tickets]
 
     @router.post("/api/tickets", status_code=201)
-    async def create_ticket(body: NewTicket, token: str | None = Query(None, description="an agent's desk token"),
+    async def create_ticket(request: Request, body: NewTicket, user: CurrentUser
                             ) -> dict[str, Any]:
-        by = await who(token)
+        """A new ticket; its history records the logged-in user as its author."""
+        by = user.username
         try:
             ticket = await asyncio.to_thread(lambda: store.create(
                 body.type, call_id=body.call_id, caller=body.caller, parcel_number=body.parcel_number,
@@ -78,6 +70,7 @@ def tickets_router(store: TicketStore, agents: AgentDirectory | None = None) -> 
                 by=by, assignee=body.assignee, queue=body.queue))
         except ValueError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
+        await access.record(request, "ticket.created", ticket.ref, {"type": ticket.type, "priority": ticket.priority})
         return ticket.to_dict()
 
     @router.get("/api/tickets/{ref}")
@@ -88,11 +81,11 @@ def tickets_router(store: TicketStore, agents: AgentDirectory | None = None) -> 
         return ticket.to_dict()
 
     @router.patch("/api/tickets/{ref}")
-    async def change_ticket(ref: str, body: TicketChange,
-                            token: str | None = Query(None, description="an agent's desk token")) -> dict[str, Any]:
+    async def change_ticket(request: Request, ref: str, body: TicketChange,
+                            user: CurrentUser) -> dict[str, Any]:
         """Status (open -> in_progress / waiting -> resolved -> closed; resolved or closed can be
         reopened), assignee, queue, priority, SLA time, and a note; each goes into the history."""
-        by = await who(token)
+        by = user.username
         try:
             ticket = await asyncio.to_thread(lambda: store.update(
                 ref, by, status=body.status, assignee=body.assignee, queue=body.queue, priority=body.priority,
@@ -101,6 +94,8 @@ def tickets_router(store: TicketStore, agents: AgentDirectory | None = None) -> 
             raise HTTPException(status_code=404, detail=str(exc)) from exc
         except ValueError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
+        changed = sorted(k for k, v in body.model_dump().items() if v is not None and k != "note")
+        await access.record(request, "ticket.changed", ref, {"fields": changed, "note": body.note is not None})
         return ticket.to_dict()
 
     @router.get("/tickets", response_class=HTMLResponse, include_in_schema=False)
