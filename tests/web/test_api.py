@@ -10,11 +10,13 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from hotline.center.agents import AgentDirectory
 from hotline.center.events import EVENTS_STREAM, WORKERS_KEY, EventPublisher, redis_client
 from hotline.center.records import CallRecord, Segment
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.store import SqliteCallStore
 from hotline.web.app import AppState, create_app
+from tests.support.staff import add_staff, bearer
 
 
 @pytest.fixture
@@ -37,7 +39,9 @@ async def api(tmp_path: Path, redis_server: EmbeddedRedis) -> AsyncIterator[tupl
 
     app = create_app(AppState(store, client, "127.0.0.1:5060", sip_listening, "whisper", "whisper-base",
                               tmp_path))
+    await add_staff(AgentDirectory(client))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        http.headers.update(await bearer(http, "ada"))  # an admin: these tests are about the API, not roles
         yield http, store, client
     await client.aclose()
 
@@ -64,9 +68,11 @@ async def test_health_when_redis_goes_away(api, redis_server: EmbeddedRedis) -> 
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded" and body["redis"]["ok"] is False and body["redis"]["error"]
-    # records do not depend on Redis
+    # records do not depend on Redis; staff sessions do: a precise 503, not a crash or a login page
     store.save(CallRecord(id="c9", sip_call_id="s", from_uri="a", to_uri="b"))
-    assert (await http.get("/api/calls/c9")).status_code == 200
+    assert store.get("c9") is not None
+    response = await http.get("/api/calls/c9")
+    assert response.status_code == 503 and "Redis" in response.json()["detail"]
 
 
 async def test_publisher_survives_redis_outage(redis_server: EmbeddedRedis) -> None:
@@ -128,6 +134,14 @@ async def test_bad_requests_get_precise_errors(api) -> None:  # type: ignore[no-
 
 async def test_openapi_docs_served(api) -> None:  # type: ignore[no-untyped-def]
     http, _, _ = api
-    assert (await http.get("/docs")).status_code == 200
+    docs = await http.get("/docs")
+    assert docs.status_code == 200
+    # Swagger UI's files come from this server, not from a CDN (hotline runs offline)
+    assert "/static/docs/swagger-ui-bundle.js" in docs.text and "cdn." not in docs.text and "https://" not in docs.text
+    for asset in ("/static/docs/swagger-ui-bundle.js", "/static/docs/swagger-ui.css", "/static/docs/redoc.standalone.js"):
+        r = await http.get(asset)
+        assert r.status_code == 200 and len(r.content) > 100_000, asset
+    redoc = await http.get("/redoc")
+    assert redoc.status_code == 200 and "/static/docs/redoc.standalone.js" in redoc.text and "fonts.googleapis" not in redoc.text
     spec = (await http.get("/openapi.json")).json()
     assert {"/api/health", "/api/calls", "/api/calls/{call_id}"} <= set(spec["paths"])

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from hotline.assist.matcher import Matcher
 from hotline.assist.registry import KnowledgeRegistry
+from hotline.center.agents import AgentDirectory
 from hotline.center.assist_service import AssistService
 from hotline.center.events import EventPublisher
 from hotline.center.records import CallRecord
@@ -25,6 +26,7 @@ from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.store import SqliteCallStore
 from hotline.web.app import AppState, create_app
 from hotline.web.desk_api import CallEvents
+from tests.support.staff import add_staff, bearer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -124,7 +126,14 @@ async def test_knowledge_api_edits_reload_the_matcher_and_report_usage(live: Liv
 
     app = create_app(AppState(live.store, live.client, "127.0.0.1:5060", listening, "whisper", "base",
                               tmp_path, knowledge=live.registry, assist=live.assist))
+    await add_staff(AgentDirectory(live.client))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        # an agent reads and tries the knowledge base but cannot change it; an admin can
+        http.headers.update(await bearer(http, "alice"))
+        assert (await http.get("/api/knowledge")).status_code == 200
+        assert (await http.put("/api/knowledge/lost-key", json={"title": "t", "script": "s"})).status_code == 403
+        assert (await http.delete("/api/knowledge/damaged-item")).status_code == 403
+        http.headers.update(await bearer(http, "ada"))
         status = (await http.get("/api/knowledge")).json()
         assert status["ok"] and status["version"] == 1 and "damaged-item" in {a["id"] for a in status["items"]}
         report = (await http.get("/api/knowledge/report")).json()

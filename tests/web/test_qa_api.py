@@ -21,6 +21,7 @@ from hotline.center.records import CallRecord, Segment
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.store import SqliteCallStore
 from hotline.web.app import AppState, create_app
+from tests.support.staff import bearer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,14 +36,13 @@ def write_wav(path: Path, pcm: np.ndarray, rate: int = 16000) -> None:
 
 
 @pytest.fixture
-async def qa(tmp_path: Path, _tools_present: None) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+async def qa(tmp_path: Path, _tools_present: None) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, dict[str, str]]]]:
     server = EmbeddedRedis(tmp_path)
     await server.start()
     client = aioredis.from_url(server.url)
     agents = AgentDirectory(client)
     await agents.seed([Agent("alice", "Alice", ["general"], hash_password("alice-pass")),
                        Agent("quinn", "Quinn", [], hash_password("quinn-pass"), ["qa"])])
-    tokens = {"alice": await agents.login("alice", "alice-pass"), "quinn": await agents.login("quinn", "quinn-pass")}
     store = SqliteCallStore(tmp_path / "calls.db")
     tone = (8000 * np.sin(np.arange(16000 * 3) * 2 * np.pi * 440 / 16000)).astype(np.int16)
     write_wav(tmp_path / "rec" / "c1.caller.wav", tone)  # 3 s of caller
@@ -61,51 +61,55 @@ async def qa(tmp_path: Path, _tools_present: None) -> AsyncIterator[tuple[httpx.
     app = create_app(AppState(store, client, "127.0.0.1:5060", listening, "whisper", "base", tmp_path,
                               agents=agents, qa_rubric=REPO / "config" / "qa_rubric.yaml"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        tokens = {"alice": await bearer(http, "alice", "alice-pass"), "quinn": await bearer(http, "quinn", "quinn-pass")}
         yield http, tokens
     await client.aclose()
     await server.stop()
 
 
-async def test_only_reviewers_search_and_hear_calls(qa: tuple[httpx.AsyncClient, dict[str, str]]) -> None:
+async def test_only_reviewers_search_and_hear_calls(qa: tuple[httpx.AsyncClient, dict[str, dict[str, str]]]) -> None:
     http, tokens = qa
     assert (await http.get("/api/qa/calls", params={"text": "damaged"})).status_code == 401
-    assert (await http.get("/api/qa/calls", params={"text": "damaged", "token": tokens["alice"]})).status_code == 403
-    assert (await http.get("/api/calls/c1/recording/caller", params={"token": tokens["alice"]})).status_code == 403
-    found = (await http.get("/api/qa/calls", params={"text": "damaged", "token": tokens["quinn"]})).json()
+    assert (await http.get("/api/qa/calls", params={"text": "damaged"}, headers=tokens["alice"])).status_code == 403
+    assert (await http.get("/api/calls/c1/recording/caller", headers=tokens["alice"])).status_code == 403
+    found = (await http.get("/api/qa/calls", params={"text": "damaged"}, headers=tokens["quinn"])).json()
     assert [c["id"] for c in found] == ["c1"] and found[0]["queues"] == ["general"]
-    none = (await http.get("/api/qa/calls", params={"text": "damaged", "agent": "bob", "token": tokens["quinn"]}))
+    none = (await http.get("/api/qa/calls", params={"text": "damaged", "agent": "bob"}, headers=tokens["quinn"]))
     assert none.json() == []
 
-    wav = await http.get("/api/qa/calls/c1/stereo.wav", params={"token": tokens["quinn"]})
+    wav = await http.get("/api/qa/calls/c1/stereo.wav", headers=tokens["quinn"])
     with wave.open(io.BytesIO(wav.content)) as w:
         assert (w.getnchannels(), w.getframerate(), w.getnframes()) == (2, 16000, 48000)
         frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
     right = np.abs(frames[:, 1].astype(int))
     assert right[: 16000 * 14 // 10].max() == 0 and right[16000 * 16 // 10: 16000 * 24 // 10].max() > 7000
     assert np.abs(frames[:, 0].astype(int)).max() > 7000
-    shape = (await http.get("/api/qa/calls/c1/waveform/caller", params={"token": tokens["quinn"], "points": 30})).json()
+    shape = (await http.get("/api/qa/calls/c1/waveform/caller", params={"points": 30}, headers=tokens["quinn"])).json()
     assert shape["duration_ms"] == 3000 and len(shape["peaks"]) == 30 and min(shape["peaks"]) > 0.2
 
 
-async def test_reviews_follow_the_rubric_and_export_as_csv(qa: tuple[httpx.AsyncClient, dict[str, str]]) -> None:
+async def test_reviews_follow_the_rubric_and_export_as_csv(qa: tuple[httpx.AsyncClient, dict[str, dict[str, str]]]) -> None:
     http, tokens = qa
-    rubric = (await http.get("/api/qa/rubric")).json()
+    assert (await http.get("/api/qa/rubric")).status_code == 401
+    rubric = (await http.get("/api/qa/rubric", headers=tokens["quinn"])).json()
     ids = [c["id"] for c in rubric["criteria"]]
     assert "greeting" in ids and rubric["max_total"] == 45
     scores = {i: 5 for i in ids}
-    bad = await http.post("/api/qa/calls/c1/reviews", params={"token": tokens["quinn"]},
+    bad = await http.post("/api/qa/calls/c1/reviews", headers=tokens["quinn"],
                           json={"scores": {**scores, "greeting": 9}})
     assert bad.status_code == 422 and bad.json()["detail"] == "greeting: score must be a whole number from 0 to 5"
-    missing = await http.post("/api/qa/calls/c1/reviews", params={"token": tokens["quinn"]}, json={"scores": {}})
+    missing = await http.post("/api/qa/calls/c1/reviews", headers=tokens["quinn"], json={"scores": {}})
     assert missing.status_code == 422
-    r = await http.post("/api/qa/calls/c1/reviews", params={"token": tokens["quinn"]},
+    r = await http.post("/api/qa/calls/c1/reviews", headers=tokens["quinn"],
                         json={"scores": scores, "comments": "good empathy, no read-back"})
     assert r.status_code == 201 and r.json()["total"] == 35 and r.json()["percent"] == 77.8
-    assert (await http.post("/api/qa/calls/nope/reviews", params={"token": tokens["quinn"]},
+    assert (await http.post("/api/qa/calls/nope/reviews", headers=tokens["quinn"],
                             json={"scores": scores})).status_code == 404
-    text = (await http.get("/api/qa/export.csv", params={"token": tokens["quinn"], "agent": "alice"})).text
+    text = (await http.get("/api/qa/export.csv", params={"agent": "alice"}, headers=tokens["quinn"])).text
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 1 and rows[0]["call_id"] == "c1" and rows[0]["reviewer"] == "quinn"
     assert rows[0]["total"] == "35" and rows[0]["comments"] == "good empathy, no read-back"
-    page = await http.get("/qa")
+    page = await http.get("/qa", headers=tokens["quinn"])
     assert page.status_code == 200 and 'id="qa-transcript"' in page.text
+    anonymous = await http.get("/qa", headers={"accept": "text/html"})
+    assert anonymous.status_code == 401 and 'id="login-form"' in anonymous.text  # the login form, same URL

@@ -1,5 +1,5 @@
 """Tickets over HTTP and the overdue reminder, against a real redis-server and a real SQLite store:
-created from the API (or a desk, by token), worked through their statuses with a history, filtered,
+created from the API or a desk (the history names the logged-in user), worked through their statuses with a history, filtered,
 and reminded to the assignee's desk channel once their SLA time passes."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from hotline.center.store import SqliteCallStore
 from hotline.center.ticket_reminders import TicketReminders
 from hotline.center.tickets import SqliteTicketStore
 from hotline.web.app import AppState, create_app
+from tests.support.staff import bearer
 
 
 class Setup:
@@ -36,7 +37,7 @@ async def setup(tmp_path: Path, _tools_present: None) -> AsyncIterator[Setup]:
     client = aioredis.from_url(server.url)
     agents = AgentDirectory(client)
     await agents.seed([Agent("alice", "Alice", ["general"], hash_password("alice-pass")),
-                       Agent("bob", "Bob", ["general"], hash_password("bob-pass1"))])
+                       Agent("bob", "Bob", ["general"], hash_password("bob-pass-12"))])
     tickets = SqliteTicketStore(tmp_path / "tickets.db")
 
     async def listening() -> bool:
@@ -52,8 +53,9 @@ async def setup(tmp_path: Path, _tools_present: None) -> AsyncIterator[Setup]:
 
 async def test_tickets_are_created_worked_and_filtered_over_the_api(setup: Setup) -> None:
     http = setup.http
-    token = await setup.agents.login("alice", "alice-pass")
-    r = await http.post("/api/tickets", params={"token": token}, json={
+    alice = await bearer(http, "alice", "alice-pass")
+    http.headers.update(await bearer(http, "bob", "bob-pass-12"))  # bob works the ticket below
+    r = await http.post("/api/tickets", headers=alice, json={
         "type": "damage", "priority": "high", "caller": "+15550100", "parcel_number": "PX990312",
         "description": "box crushed", "call_id": "c1"})
     assert r.status_code == 201
@@ -63,7 +65,11 @@ async def test_tickets_are_created_worked_and_filtered_over_the_api(setup: Setup
     ref = ticket["ref"]
     bad = await http.post("/api/tickets", json={"type": "complaint"})
     assert bad.status_code == 422 and "ticket type must be one of" in bad.json()["detail"]
-    assert (await http.post("/api/tickets", params={"token": "nope"}, json={"type": "other"})).status_code == 401
+    # a token in the URL is not a login; a made-up bearer token is not either
+    assert (await http.post("/api/tickets", params={"token": "nope"}, json={"type": "other"},
+                            headers={"authorization": ""})).status_code == 401
+    assert (await http.post("/api/tickets", json={"type": "other"},
+                            headers={"authorization": "Bearer nope"})).status_code == 401
 
     r = await http.patch(f"/api/tickets/{ref}", json={"status": "in_progress", "assignee": "bob", "note": "photos asked"})
     assert r.status_code == 200 and r.json()["assignee"] == "bob"
@@ -73,7 +79,7 @@ async def test_tickets_are_created_worked_and_filtered_over_the_api(setup: Setup
     assert (await http.patch("/api/tickets/999999", json={"status": "closed"})).status_code == 404
     history = (await http.get(f"/api/tickets/{ref}")).json()["history"]
     assert [h.get("status") for h in history if "status" in h] == ["open", "in_progress", "resolved"]
-    assert any(h.get("note") == "photos asked" and h["by"] == "api" for h in history)
+    assert any(h.get("note") == "photos asked" and h["by"] == "bob" for h in history)  # the logged-in user
 
     await http.post("/api/tickets", json={"type": "callback", "priority": "low"})
     assert [t["ref"] for t in (await http.get("/api/tickets", params={"assignee": "bob"})).json()] == [ref]
