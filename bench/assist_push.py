@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 
 from hotline.center.events import EVENTS_STREAM
 from tests.support.rtp_pcap import Digit, build_pcap
-from tests.support.server import REPO, ServerProcess
+from tests.support.server import REPO, ServerProcess, auth
 from tests.support.sipp import fill_scenario, run_sipp
 from tests.support.softphone_agent import SoftphoneAgent
 
@@ -68,7 +68,7 @@ def run(events: int, interval_s: float, workdir: Path) -> dict[str, Any]:
                            settings_yaml="clock: '2026-11-23T10:00:00+00:00'\nring_timeout_s: 30\n"
                                          "post_call_transcription: false\n").start()
     try:
-        httpx.post(f"{server.base_url}/api/agents", json={"username": "bench", "name": "Bench", "skills": ["general"],
+        httpx.post(f"{server.base_url}/api/agents", headers=auth(server.admin_token), json={"username": "bench", "name": "Bench", "skills": ["general"],
                                                          "password": "bench-password"}, timeout=10).raise_for_status()
         quiet = workdir / "quiet.wav"  # the agent says nothing: only the injected caller lines are matched
         subprocess.run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(quiet), "trim", "0", "2"], check=True)

@@ -26,7 +26,7 @@ import httpx
 from tests.conftest import synthesize
 from tests.support.procs import tree_cpu_seconds
 from tests.support.rtp_pcap import Clip, Digit, build_pcap, read_rtp, read_wav_8k
-from tests.support.server import REPO, ServerProcess
+from tests.support.server import REPO, ServerProcess, auth
 from tests.support.sipp import fill_scenario, run_sipp
 from tests.support.softphone_agent import SoftphoneAgent
 
@@ -54,7 +54,7 @@ def run(calls: int, seconds: int, workdir: Path) -> dict[str, Any]:
         time.sleep(3.0)
         idle = (tree_cpu_seconds(server.proc.pid) - cpu0) / (time.monotonic() - t0)
         for i in range(calls):
-            httpx.post(f"{server.base_url}/api/agents", json={"username": f"bench{i}", "name": f"bench{i}",
+            httpx.post(f"{server.base_url}/api/agents", headers=auth(server.admin_token), json={"username": f"bench{i}", "name": f"bench{i}",
                                                              "skills": ["general"], "password": "bench-password"},
                        timeout=10).raise_for_status()
         agents = [SoftphoneAgent(server.base_url, f"bench{i}", "bench-password", agent_wav, seconds, max_calls=1)
@@ -82,7 +82,7 @@ def run(calls: int, seconds: int, workdir: Path) -> dict[str, Any]:
             return await sipp, cpu, w0, wall
 
         result, busy, window_start, (wall0, wall1) = asyncio.run(scenario_run())
-        records = [c for c in server.get("/api/calls", limit=calls * 2) if c.get("agent")]
+        records = [c for c in server.admin_get("/api/calls", limit=calls * 2) if c.get("agent")]
         packets = read_rtp(capture)
         heard = sorted(p.time for p in packets if wall0 < p.time < wall1)  # SIPp's first call, while bridged
         caller_gaps = gaps(heard)
@@ -97,7 +97,7 @@ def run(calls: int, seconds: int, workdir: Path) -> dict[str, Any]:
             "caller_side_gaps_over_100ms": caller_gaps,
             "caller_side_packets": len(heard),
             "transcript_speakers": sorted({s["speaker"] for c in records
-                                           for s in server.get(f"/api/calls/{c['id']}")["transcript"]}),
+                                           for s in server.admin_get(f"/api/calls/{c['id']}")["transcript"]}),
         }
     finally:
         server.stop()

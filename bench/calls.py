@@ -64,7 +64,7 @@ def run_engine(engine: str, calls: int, seconds: int, workdir: Path) -> dict[str
         records: list[dict] = []
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            records = server.get("/api/calls", limit=1000)
+            records = server.admin_get("/api/calls", limit=1000)
             if len(records) >= calls and all(r["status"] != "live" for r in records):
                 break
             time.sleep(1.0)

@@ -31,6 +31,12 @@ def docs_router(app: FastAPI) -> APIRouter:
     async def openapi() -> JSONResponse:
         if not schema:
             schema.update(app.openapi())
+            # Swagger UI's "Authorize" takes a token from POST /api/auth/token; GETs also work with
+            # the page's session cookie
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "a token from POST /api/auth/token"}}
+            schema["security"] = [{"bearer": []}]
         return JSONResponse(schema)
 
     @router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
