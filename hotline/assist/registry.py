@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar
 import yaml
 
 from hotline.assist.kb import Article, KbError, KnowledgeBase, parse_kb, to_plain
+from hotline.assist.kb_edit import edit_file_text, file_ids
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +144,10 @@ class KnowledgeRegistry(Generic[M]):
     def put_article(self, data: Mapping[str, Any], file: str | None = None) -> bool:
         """Create or replace one article (plain data in the file layout); True when it is new.
 
-        The article is validated on its own, then its file is rewritten and the whole directory
-        is validated again; on any error nothing is written and :class:`KbError` says why.
+        The article is validated on its own, then its file is edited and the whole directory is
+        validated again; on any error nothing is written and :class:`KbError` says why. The edit
+        keeps the file's comments and layout: a replaced article changes only the fields whose
+        value changed, a new one is appended to the file.
         """
         text = yaml.safe_dump([dict(data)], allow_unicode=True, sort_keys=False)
         try:
@@ -155,11 +158,8 @@ class KnowledgeRegistry(Generic[M]):
             current = self.current
             existing = current.files.get(article.id) if current else None
             target = existing or _safe_name(file or NEW_ARTICLES_FILE)
-            articles = self._file_articles(target)
-            replaced = [to_plain(article) if a.get("id") == article.id else a for a in articles]
-            if existing is None:
-                replaced.append(to_plain(article))
-            self._write(target, replaced)
+            path = self.directory / target
+            self._write(target, edit_file_text(_read(path), str(path), article.id, to_plain(article)))
             return existing is None
 
     def delete_article(self, article_id: str) -> None:
@@ -168,29 +168,30 @@ class KnowledgeRegistry(Generic[M]):
             target = current.files.get(article_id) if current else None
             if target is None:
                 raise KeyError(article_id)
-            self._write(target, [a for a in self._file_articles(target) if a.get("id") != article_id])
+            path = self.directory / target
+            text = _read(path)
+            if text is None or article_id not in file_ids(text, str(path)):
+                self._scan_locked()  # the file changed since the last scan
+                raise KeyError(article_id)
+            self._write(target, edit_file_text(text, str(path), article_id, None))
 
-    def _file_articles(self, name: str) -> list[dict[str, Any]]:
-        path = self.directory / name
-        if not path.exists():
-            return []
-        return [to_plain(a) for a in parse_kb(path.read_text(encoding="utf-8"), str(path))]
-
-    def _write(self, name: str, articles: list[dict[str, Any]]) -> None:
-        """Write one file atomically after checking the directory as it would then be."""
+    def _write(self, name: str, text: str) -> None:
+        """Write one file atomically after checking the directory as it would then be ("" removes it)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / name
-        text = "# Edited through the hotline admin API.\n" + yaml.safe_dump(
-            articles, allow_unicode=True, sort_keys=False, width=100) if articles else ""
         if text or any(p.name != name for p in self.directory.glob("*.yaml")):
             load_directory(self.directory, replace=(name, text))  # the directory as it would be
         if not text:
             path.unlink(missing_ok=True)
         else:
             fd, partial = tempfile.mkstemp(dir=self.directory, suffix=".yaml.tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(partial, path)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(text)
+                os.replace(partial, path)
+            except BaseException:
+                Path(partial).unlink(missing_ok=True)
+                raise
         self._scan_locked()
 
 
@@ -199,3 +200,10 @@ def _safe_name(name: str) -> str:
     if not base.endswith(".yaml") or base != name or base.startswith("."):
         raise KbError(f"{name}:0: a knowledge file is a plain *.yaml name in the knowledge directory")
     return base
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
