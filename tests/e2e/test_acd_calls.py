@@ -67,11 +67,11 @@ def test_six_callers_two_queues_three_agents(acd_server: ServerProcess, workdir:
 
     deadline = time.monotonic() + 60  # records are final once each call's last words are transcribed
     while True:
-        done = [c for c in acd_server.get("/api/calls", limit=20) if c["status"] == "completed"]
+        done = [c for c in acd_server.admin_get("/api/calls", limit=20) if c["status"] == "completed"]
         if len(done) == 6 or time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    records = [acd_server.get(f"/api/calls/{c['id']}") for c in done]
+    records = [acd_server.admin_get(f"/api/calls/{c['id']}") for c in done]
     assert len(records) == 6, [r["ivr_path"] for r in records]
     outcomes = []
     for record in records:

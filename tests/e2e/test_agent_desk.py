@@ -19,7 +19,7 @@ from tests.conftest import synthesize
 from tests.e2e.test_browser_caller import CHROMIUM_FLAGS
 from tests.support.browser import log_in
 from tests.support.rtp_pcap import Clip, Digit, build_pcap, g711_rms_dbfs, read_rtp, read_wav_8k
-from tests.support.server import REPO, ServerProcess
+from tests.support.server import REPO, ServerProcess, auth
 from tests.support.sipp import fill_scenario, run_sipp
 from tests.support.tools import require
 
@@ -69,7 +69,7 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
             page.wait_for_selector("#state[data-state=away]")
             page.click("#go-available")
             page.wait_for_selector("#state[data-state=available]")
-            agents = {a["username"]: a for a in desk_server.get("/api/agents")}
+            agents = {a["username"]: a for a in desk_server.admin_get("/api/agents")}
             assert agents["alice"]["presence"]["state"] == "available"
 
             thread = threading.Thread(target=caller)
@@ -110,8 +110,8 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
             page.wait_for_selector("#state[data-state=available]")
             hung_up_at = time.time()
             # the knowledge admin page reports the card and the agent's verdict
-            admin = browser.new_page()
-            admin.goto(f"{desk_server.base_url}/admin/knowledge")
+            admin = browser.new_page()  # a context of its own: ada's session, beside alice's
+            log_in(admin, f"{desk_server.base_url}/admin/knowledge", "ada", "ada-demo")
             row = admin.wait_for_selector("#usage tr[data-article=damaged-item]", timeout=10000)
             cells = [c.inner_text() for c in row.query_selector_all("td")]
             assert cells[1] == "1" and cells[2] == "1", cells  # suggested once, used once
@@ -121,10 +121,10 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
     run = result["run"]
     assert run.returncode == 0, f"sipp failed: {run.stdout[-1500:]} {run.errors()} {desk_server.tail()}"
 
-    calls = [c for c in desk_server.get("/api/calls", limit=5) if c.get("agent") == "alice"]
-    assert calls, desk_server.get("/api/calls", limit=5)
+    calls = [c for c in desk_server.admin_get("/api/calls", limit=5) if c.get("agent") == "alice"]
+    assert calls, desk_server.admin_get("/api/calls", limit=5)
     deadline = time.monotonic() + 30  # the worker saves the final record once the last words are recognised
-    while (record := desk_server.get(f"/api/calls/{calls[0]['id']}"))["status"] == "live" and time.monotonic() < deadline:
+    while (record := desk_server.admin_get(f"/api/calls/{calls[0]['id']}"))["status"] == "live" and time.monotonic() < deadline:
         time.sleep(0.5)
     assert record["status"] == "completed" and record["end_reason"] == "agent_hangup"
     assert record["transfers"][0]["result"] == "answered" and record["transfers"][0]["queue"] == "general"
@@ -136,7 +136,7 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
     assert record["wrapup"] == {"agent": "alice", "disposition": "ticket_created",
                                 "notes": "Damaged parcel, refund requested"}
     assert "agent" in record["recordings"]
-    ticket = desk_server.get(f"/api/tickets/{desk_ticket}")
+    ticket = desk_server.admin_get(f"/api/tickets/{desk_ticket}")
     assert (ticket["call_id"], ticket["type"], ticket["history"][0]["by"]) == (record["id"], "damage", "alice")
     assert "+15550100" in ticket["caller"]
     qa_view = desk_server.get(f"/api/qa/calls/{record['id']}", token=desk_server.login("quinn", "quinn-demo"))
@@ -144,7 +144,7 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
     cards = record["assist"]["suggestions"]
     assert ("damaged-item", "used", "alice") in [(c["article"], c["feedback"], c.get("feedback_by")) for c in cards]
     assert record["assist"]["utterances"] >= 1
-    usage = desk_server.get("/api/knowledge/report")
+    usage = desk_server.admin_get("/api/knowledge/report")
     assert next(a for a in usage["articles"] if a["id"] == "damaged-item")["used"] >= 1
 
     # SIPp heard the agent's microphone once the call was bridged
@@ -154,6 +154,7 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
 
 
 def login(page: Any, base: str, user: str) -> None:
+    """Log in on the desk (it opens at once, connected and away) and go available."""
     log_in(page, f"{base}/desk", user, f"{user}-demo")
     page.wait_for_selector("#state[data-state=away]")
     page.click("#go-available")
@@ -202,8 +203,8 @@ def test_agent_holds_then_transfers_the_caller_to_another_agent(desk_server: Ser
             browser.close()
     thread.join(150)
     assert result["run"].returncode == 0, result["run"].errors()
-    record = next(c for c in desk_server.get("/api/calls", limit=5) if c.get("agent") == "bob")
-    record = desk_server.get(f"/api/calls/{record['id']}")
+    record = next(c for c in desk_server.admin_get("/api/calls", limit=5) if c.get("agent") == "bob")
+    record = desk_server.admin_get(f"/api/calls/{record['id']}")
     assert [(t.get("result"), t.get("agent")) for t in record["transfers"]] == [("answered", "chen"),
                                                                                 ("answered", "bob")]
     assert {"caller", "agent", "agent-2"} <= set(record["recordings"]) and record["end_reason"] == "agent_hangup"
@@ -218,7 +219,8 @@ def test_an_overdue_ticket_reminds_the_agent_on_the_desk(desk_server: ServerProc
             # the desk is open (alice's state from her last session comes back, whichever it was)
             page.wait_for_selector("#state:not([data-state=offline])")
             due = time.time() + 8
-            created = httpx.post(f"{desk_server.base_url}/api/tickets", timeout=10, json={
+            created = httpx.post(f"{desk_server.base_url}/api/tickets", timeout=10,
+                                 headers=auth(desk_server.login("alice", "alice-demo")), json={
                 "type": "damage", "priority": "urgent", "assignee": "alice", "due_at": due,
                 "description": "crushed box, customer waiting"})
             assert created.status_code == 201, created.text
@@ -230,4 +232,4 @@ def test_an_overdue_ticket_reminds_the_agent_on_the_desk(desk_server: ServerProc
         finally:
             browser.close()
     assert shown_at >= due  # not before its SLA time; the wait above allows it a minute after (checks every 10 s)
-    assert desk_server.get(f"/api/tickets/{ref}")["reminded_at"] is not None
+    assert desk_server.admin_get(f"/api/tickets/{ref}")["reminded_at"] is not None

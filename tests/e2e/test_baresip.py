@@ -12,7 +12,7 @@ from tests.support.tools import free_port, require
 
 def test_baresip_caller_is_understood(server: ServerProcess, track_parcel_wav: Path, workdir: Path) -> None:
     baresip = require("baresip")
-    before = {c["id"] for c in server.get("/api/calls", limit=1000)}
+    before = {c["id"] for c in server.admin_get("/api/calls", limit=1000)}
     voice = workdir / "in.wav"
     # 2 s of silence (the greeting), the sentence, then silence: baresip hangs up at end of file
     subprocess.run(["sox", str(track_parcel_wav), "-r", "8000", str(voice), "pad", "2", "8"], check=True)
@@ -32,7 +32,7 @@ def test_baresip_caller_is_understood(server: ServerProcess, track_parcel_wav: P
     deadline = time.monotonic() + 30
     new: list[dict] = []
     while time.monotonic() < deadline:
-        new = [c for c in server.get("/api/calls", limit=50) if c["id"] not in before]
+        new = [c for c in server.admin_get("/api/calls", limit=50) if c["id"] not in before]
         if new and new[0]["status"] == "completed":
             break
         time.sleep(0.5)

@@ -74,9 +74,9 @@ def browser_call(server: ServerProcess, workdir: Path, mic: Path, keys: list[tup
             browser.close()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        for call in server.get("/api/calls", limit=20):
+        for call in server.admin_get("/api/calls", limit=20):
             if call["sip_call_id"] == call_id and call["status"] == "completed":
-                return server.get(f"/api/calls/{call['id']}"), energy
+                return server.admin_get(f"/api/calls/{call['id']}"), energy
         time.sleep(0.5)
     raise AssertionError(f"no completed record for {call_id}: {server.tail()}")
 

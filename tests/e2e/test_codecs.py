@@ -12,7 +12,7 @@ from tests.support.sipp import fill_scenario, run_sipp
 
 def test_pcma_call_is_heard_and_answered_in_pcma(server: ServerProcess, track_parcel_wav: Path,
                                                  workdir: Path) -> None:
-    before = {c["id"] for c in server.get("/api/calls", limit=1000)}
+    before = {c["id"] for c in server.admin_get("/api/calls", limit=1000)}
     pcap = workdir / "alaw.pcap"
     build_pcap(pcap, 9.0, [Clip(1.0, read_wav_8k(track_parcel_wav))], [], codec="PCMA")
     scenario = fill_scenario("hold_caller.xml", workdir, PCAP=pcap, HOLD_MS=9000, CODEC_PT=8, CODEC_NAME="PCMA")
@@ -24,7 +24,7 @@ def test_pcma_call_is_heard_and_answered_in_pcma(server: ServerProcess, track_pa
     assert g711_rms_dbfs(packets, PT_PCMA) > -40.0
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        new = [c for c in server.get("/api/calls", limit=50) if c["id"] not in before]
+        new = [c for c in server.admin_get("/api/calls", limit=50) if c["id"] not in before]
         if new and new[0]["status"] == "completed":
             break
         time.sleep(0.5)

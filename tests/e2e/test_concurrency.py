@@ -15,7 +15,7 @@ CALLS = 20
 
 
 def test_twenty_concurrent_calls(server: ServerProcess, track_parcel_wav: Path, workdir: Path) -> None:
-    before = {c["id"] for c in server.get("/api/calls", limit=1000)}
+    before = {c["id"] for c in server.admin_get("/api/calls", limit=1000)}
     pcap = workdir / "hold.pcap"
     build_pcap(pcap, 19.0, [Clip(3.0, read_wav_8k(track_parcel_wav))], [])
     scenario = fill_scenario("hold_caller.xml", workdir, PCAP=pcap, HOLD_MS=20000)
@@ -24,7 +24,7 @@ def test_twenty_concurrent_calls(server: ServerProcess, track_parcel_wav: Path, 
 
     deadline = time.monotonic() + 90
     while True:
-        new = [c for c in server.get("/api/calls", limit=1000) if c["id"] not in before]
+        new = [c for c in server.admin_get("/api/calls", limit=1000) if c["id"] not in before]
         if len(new) >= CALLS and all(c["status"] == "completed" for c in new) or time.monotonic() > deadline:
             break
         time.sleep(1.0)

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import synthesize
 from tests.e2e.test_demo_paths import call, keys
 from tests.support.rtp_pcap import Clip, Digit, read_wav_8k
-from tests.support.server import REPO, ServerProcess
+from tests.support.server import REPO, ServerProcess, auth
 
 SUNDAY_NIGHT = "2026-11-22T22:30:00+00:00"
 
@@ -40,7 +40,7 @@ def closed(tmp_path_factory: pytest.TempPathFactory, flows_dir: Path, _tools_pre
 
 
 def flow_status(server: ServerProcess, name: str = "main") -> dict:  # type: ignore[type-arg]
-    return next(f for f in server.get("/api/flows") if f["name"] == name)
+    return next(f for f in server.admin_get("/api/flows") if f["name"] == name)
 
 
 def wait_status(server: ServerProcess, predicate, timeout: float = 15.0) -> dict:  # type: ignore[no-untyped-def,type-arg]
@@ -64,12 +64,12 @@ def test_off_hours_caller_leaves_a_voicemail_and_gets_a_callback_ticket(closed: 
     assert record["variables"]["hours.open"] == "no"
     ref = record["variables"]["ticket.ref"]
     assert record["tickets"] == [ref]
-    ticket = httpx.get(f"{closed.base_url}/api/tickets/{ref}", timeout=10).json()
+    ticket = closed.admin_get(f"/api/tickets/{ref}")
     assert ticket["type"] == "callback" and ticket["call_id"] == record["id"]
     assert ticket["recording"].startswith("voicemail/") and ticket["recording"] in record["recordings"].values()
     party = next(k for k, v in record["recordings"].items() if v == ticket["recording"])
     wav = httpx.get(f"{closed.base_url}/api/calls/{record['id']}/recording/{party}",
-                    params={"token": closed.login("ada", "ada-demo")}, timeout=10)  # an admin
+                    headers=auth(closed.admin_token), timeout=10)  # an admin
     assert wav.status_code == 200
     with wave.open(io.BytesIO(wav.content)) as w:
         samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
@@ -94,7 +94,7 @@ def test_broken_edits_during_a_call_are_rejected_and_good_edits_and_rollbacks_ap
     caller.start()
     try:
         deadline = time.monotonic() + 20
-        while not any(c["status"] == "live" for c in closed.get("/api/calls", limit=5)):
+        while not any(c["status"] == "live" for c in closed.admin_get("/api/calls", limit=5)):
             assert time.monotonic() < deadline, "the call never started"
             time.sleep(0.2)
         # 1. bad YAML: an unclosed quote in the welcome prompt
@@ -125,20 +125,23 @@ def test_broken_edits_during_a_call_are_rejected_and_good_edits_and_rollbacks_ap
     main.write_text(original.replace("Welcome to the parcel hotline.", "Welcome to the parcel hotline, version two."))
     status = wait_status(closed, lambda s: s["status"] == "ok" and s["active_version"] == v1 + 1)
     assert [v["version"] for v in status["versions"]][:2] == [v1 + 1, v1]
-    text = httpx.get(f"{closed.base_url}/api/flows/main/versions/{v1 + 1}", timeout=10).text
+    admin = auth(closed.admin_token)
+    text = httpx.get(f"{closed.base_url}/api/flows/main/versions/{v1 + 1}", headers=admin, timeout=10).text
     assert "version two" in text
 
     # 4. roll back to version 1 through the API; a bad rollback request is refused
-    bad = httpx.post(f"{closed.base_url}/api/flows/main/rollback", json={"version": 99}, timeout=10)
+    bad = httpx.post(f"{closed.base_url}/api/flows/main/rollback", json={"version": 99}, headers=admin, timeout=10)
     assert bad.status_code == 404
-    rolled = httpx.post(f"{closed.base_url}/api/flows/main/rollback", json={"version": v1}, timeout=10)
+    rolled = httpx.post(f"{closed.base_url}/api/flows/main/rollback", json={"version": v1}, headers=admin,
+                        timeout=10)
     assert rolled.status_code == 200 and rolled.json()["active_version"] == v1
     (workdir / "c").mkdir()
     later = call(closed, workdir / "c", "after-rollback", 8.0, keys(1.0, "11") + keys(2.0, "12345678#") + keys(5.0, "9"))
     assert later["flow_version"] > after["flow_version"] and later["ivr_path"][-1] == "goodbye"
-    assert "version two" not in httpx.get(f"{closed.base_url}/api/flows/main/versions/{v1}", timeout=10).text
+    assert "version two" not in httpx.get(f"{closed.base_url}/api/flows/main/versions/{v1}", headers=admin,
+                                          timeout=10).text
 
-    svg = httpx.get(f"{closed.base_url}/api/flows/main/graph.svg", timeout=10)
+    svg = httpx.get(f"{closed.base_url}/api/flows/main/graph.svg", headers=admin, timeout=10)
     assert svg.headers["content-type"].startswith("image/svg+xml") and 'data-node="main_menu"' in svg.text
-    page = httpx.get(f"{closed.base_url}/admin/flows", timeout=10)
+    page = httpx.get(f"{closed.base_url}/admin/flows", headers=admin, timeout=10)
     assert page.status_code == 200 and "IVR flows" in page.text

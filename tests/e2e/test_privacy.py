@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import synthesize
 from tests.support.rtp_pcap import Clip, Digit, build_pcap, read_wav_8k
-from tests.support.server import REPO, ServerProcess
+from tests.support.server import REPO, ServerProcess, auth
 from tests.support.sipp import fill_scenario, run_sipp
 
 CARD = "4111111111111111"
@@ -49,12 +49,12 @@ def test_a_card_number_is_kept_nowhere(privacy_server: ServerProcess, workdir: P
     deadline = time.monotonic() + 120
     record: dict = {}  # type: ignore[type-arg]
     while time.monotonic() < deadline:
-        calls = privacy_server.get("/api/calls", limit=1)
+        calls = privacy_server.admin_get("/api/calls", limit=1)
         if calls and calls[0]["status"] == "completed" and (calls[0].get("post_transcript") or {}).get("status") == "done":
             record = calls[0]
             break
         time.sleep(1.0)
-    assert record, privacy_server.get("/api/calls", limit=1)
+    assert record, privacy_server.admin_get("/api/calls", limit=1)
     assert record["ivr_path"][:2] == ["card", "account"], record["ivr_path"]
 
     # the sensitive node: keys are "*", words "[sensitive]", the value withheld
@@ -80,10 +80,11 @@ def test_a_card_number_is_kept_nowhere(privacy_server: ServerProcess, workdir: P
     # the QA search index does not have it; the logs do not either
     token = privacy_server.login("quinn", "quinn-demo")
     for query in (CARD, "4111", "one one one"):
-        found = httpx.get(f"{privacy_server.base_url}/api/qa/calls", params={"text": query, "token": token}, timeout=10)
+        found = httpx.get(f"{privacy_server.base_url}/api/qa/calls", params={"text": query}, headers=auth(token),
+                          timeout=10)
         assert found.status_code == 200 and found.json() == [], (query, found.json())
     assert [c["id"] for c in httpx.get(f"{privacy_server.base_url}/api/qa/calls",
-                                       params={"text": "card", "token": token}, timeout=10).json()] == [record["id"]]
+                                       params={"text": "card"}, headers=auth(token), timeout=10).json()] == [record["id"]]
     logs = [privacy_server.data / "serve.log", *sorted((privacy_server.data / "logs").glob("*.log"))]
     for path in logs:
         text = path.read_text(errors="replace")

@@ -36,7 +36,7 @@ def test_calls_survive_redis_outage(tmp_path: Path, track_parcel_wav: Path, _too
             os.kill(first, signal.SIGCONT)
         assert run.returncode == 0, run.stdout[-2000:]
         assert health["status"] == "degraded" and not health["redis"]["ok"]
-        calls = server.get("/api/calls", limit=5)
+        calls = server.admin_get("/api/calls", limit=5)
         assert len(calls) == 1 and calls[0]["status"] == "completed"
         assert calls[0]["ivr_path"][:3] == ["greeting", "main_menu", "tracking_number"]
         assert any("track" in s["text"].lower() for s in calls[0]["transcript"])

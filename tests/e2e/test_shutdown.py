@@ -24,7 +24,7 @@ def test_sigterm_hangs_up_live_call_and_saves_it(tmp_path: Path, track_parcel_wa
         caller.start()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            calls = server.get("/api/calls", limit=5)
+            calls = server.admin_get("/api/calls", limit=5)
             # wait until the caller's sentence has been transcribed, then stop the server
             if calls and calls[0]["transcript"]:
                 break
@@ -69,7 +69,7 @@ def test_kill9_keeps_saved_segments_and_marks_call_interrupted(tmp_path: Path, t
     deadline = time.monotonic() + 45
     calls: list[dict] = []
     while time.monotonic() < deadline:
-        calls = server.get("/api/calls", limit=5)
+        calls = server.admin_get("/api/calls", limit=5)
         if calls and len(calls[0]["transcript"]) >= 3:
             break
         time.sleep(0.3)
@@ -90,7 +90,7 @@ def test_kill9_keeps_saved_segments_and_marks_call_interrupted(tmp_path: Path, t
 
     restarted = ServerProcess(data, workers=1).start()
     try:
-        record = restarted.get(f"/api/calls/{call_id}")
+        record = restarted.admin_get(f"/api/calls/{call_id}")
         assert record["status"] == "interrupted"
         assert record["transcript"][:3] == before, record  # the three final segments survived
         assert any("track" in s["text"].lower() for s in record["transcript"]), record

@@ -13,11 +13,11 @@ from tests.support.sipp import fill_scenario, run_sipp
 def wait_for_call(server: ServerProcess, predicate, timeout: float = 60.0) -> dict:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for call in server.get("/api/calls", limit=50):
+        for call in server.admin_get("/api/calls", limit=50):
             if predicate(call):
                 return call
         time.sleep(0.5)
-    raise AssertionError(f"no matching call record: {server.get('/api/calls', limit=5)}")
+    raise AssertionError(f"no matching call record: {server.admin_get('/api/calls', limit=5)}")
 
 
 def test_caller_speaks_and_keys_digits(server: ServerProcess, track_parcel_wav: Path, workdir: Path) -> None:
@@ -31,7 +31,7 @@ def test_caller_speaks_and_keys_digits(server: ServerProcess, track_parcel_wav: 
     assert run.returncode == 0, f"sipp failed: {run.stdout[-2000:]} {run.errors()} {server.tail()}"
 
     call = wait_for_call(server, lambda c: c["status"] == "completed" and c["variables"].get("parcel_number") == "427")
-    record = server.get(f"/api/calls/{call['id']}")
+    record = server.admin_get(f"/api/calls/{call['id']}")
     assert record["ivr_path"] == ["greeting", "main_menu", "tracking_number", "tracking_readback"]
     assert record["variables"]["main_menu.choice"] == "tracking"
     assert [(d["digit"], d["method"]) for d in record["dtmf"]] == [

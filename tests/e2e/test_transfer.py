@@ -15,7 +15,7 @@ from tests.support.sipp import fill_scenario, run_sipp
 def newest_completed(server: ServerProcess, before: set[str]) -> dict:  # type: ignore[type-arg]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        new = [c for c in server.get("/api/calls", limit=50) if c["id"] not in before]
+        new = [c for c in server.admin_get("/api/calls", limit=50) if c["id"] not in before]
         if new and new[0]["status"] == "completed":
             return new[0]  # type: ignore[no-any-return]
         time.sleep(0.5)
@@ -31,7 +31,7 @@ def test_caller_is_transferred_by_refer(server: ServerProcess, workdir: Path, no
     pcap = workdir / "zero.pcap"
     build_pcap(pcap, 4.0, [], [Digit(1.0, "0")])  # "0" during the greeting: the agent option
     scenario = fill_scenario("refer_caller.xml", workdir, PCAP=pcap, REFER_TIMEOUT_MS=40000, NOTIFY_STATUS=notify)
-    before = {c["id"] for c in server.get("/api/calls", limit=50)}
+    before = {c["id"] for c in server.admin_get("/api/calls", limit=50)}
     run = run_sipp(scenario, f"127.0.0.1:{server.sip_port}", workdir, timeout_s=90)
     assert run.returncode == 0, f"sipp failed: {run.stdout[-2000:]} {run.errors()} {server.tail()}"
     call = newest_completed(server, before)

@@ -29,7 +29,7 @@ def test_vosk_streams_partials_over_sip(rate: int, tmp_path: Path, _tools_presen
         assert run.returncode == 0, run.stdout[-2000:]
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            calls = server.get("/api/calls", limit=1)
+            calls = server.admin_get("/api/calls", limit=1)
             if calls and calls[0]["status"] == "completed":
                 break
             time.sleep(0.5)

@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 
-def log_in(page: Any, url: str, username: str, password: str) -> None:
-    """Open a page with the standard login form (desk, QA) and submit it."""
+def log_in(page: Any, url: str, username: str, password: str, timeout_ms: float = 30000) -> None:
+    """Open a staff page and log in on the login form it answers with (HTTP 401, anonymous visitor);
+    the form reloads the same URL, and this returns once the real page is there (the navigation
+    shows the user). A refused login or a page the user's roles do not open fails here."""
     page.goto(url)
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("#login")
+    shown = page.wait_for_selector("#whoami, #login-error:not(:empty)", timeout=timeout_ms)
+    if shown.get_attribute("id") == "login-error":
+        raise AssertionError(f"login as {username} on {url} refused: {shown.inner_text()}")
+    refused = page.query_selector("#forbidden")
+    if refused is not None:
+        raise AssertionError(f"{username} may not open {url}: {refused.inner_text()}")

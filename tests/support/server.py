@@ -1,4 +1,10 @@
-"""Starting a real `hotline serve` for end-to-end tests."""
+"""Starting a real `hotline serve` for end-to-end tests.
+
+The server's HTTP API wants a logged-in user on every route but /api/health: `login` gets a bearer
+token (`POST /api/auth/token`), `get(path, token=...)` sends it, `admin_get` reads as the demo admin
+(ada, whose role opens call records, tickets, flows and the knowledge report) with a token made once
+per server, and `auth(token)` is the header for tests that call httpx themselves.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +23,12 @@ import httpx
 from tests.support.tools import free_port, free_port_block
 
 REPO = Path(__file__).resolve().parents[2]
+ADMIN = ("ada", "ada-demo")  # the demo admin (config/agents.yaml)
+
+
+def auth(token: str) -> dict[str, str]:
+    """The request header of a logged-in API client (tokens never go in the URL)."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass
@@ -62,11 +75,16 @@ class ServerProcess:
         raise RuntimeError(f"hotline serve not healthy after {timeout} s: {self.tail()}")
 
     def login(self, username: str, password: str) -> str:
-        """A login token (the desk's and the QA page's)."""
-        r = httpx.post(f"{self.base_url}/api/agent/login", json={"username": username, "password": password},
+        """A bearer token of an API client logged in as this user (send it with `auth(token)`)."""
+        r = httpx.post(f"{self.base_url}/api/auth/token", json={"username": username, "password": password},
                        timeout=10)
         r.raise_for_status()
         return str(r.json()["token"])
+
+    @cached_property
+    def admin_token(self) -> str:
+        """The demo admin's bearer token, made on first use (once the server and its Redis are up)."""
+        return self.login(*ADMIN)
 
     def tail(self, n: int = 4000) -> str:
         text = (self.data / "serve.log").read_text(errors="replace")[-n:]
@@ -74,10 +92,16 @@ class ServerProcess:
             text += f"\n--- {log.name}\n" + log.read_text(errors="replace")[-n:]
         return text
 
-    def get(self, path: str, **params: Any) -> Any:
-        response = httpx.get(f"{self.base_url}{path}", params=params, timeout=10.0)
+    def get(self, path: str, token: str | None = None, **params: Any) -> Any:
+        """GET a JSON route: anonymously (/api/health), or as the user of `token`."""
+        response = httpx.get(f"{self.base_url}{path}", params=params, headers=auth(token) if token else None,
+                             timeout=10.0)
         response.raise_for_status()
         return response.json()
+
+    def admin_get(self, path: str, **params: Any) -> Any:
+        """GET a JSON route as the demo admin (call records, tickets, flows, agents, knowledge report)."""
+        return self.get(path, token=self.admin_token, **params)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
         assert self.proc is not None

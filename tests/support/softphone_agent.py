@@ -1,4 +1,4 @@
-"""An agent played by an aiortc peer doing what the desk page does: log in over HTTP, go available
+"""An agent played by an aiortc peer doing what the desk page does: log in over HTTP (a bearer token), go available
 on the desk WebSocket, answer rings with a WebRTC offer, talk (a looped speech file), hang up,
 wrap up, and go again. Used by the ACD end-to-end test and by bench.bridge."""
 
@@ -30,10 +30,12 @@ class SoftphoneAgent:
 
     async def run(self, stop: asyncio.Event) -> None:
         async with httpx.AsyncClient(base_url=self.base, timeout=10) as http:
-            login = await http.post("/api/agent/login", json={"username": self.username, "password": self.password})
+            login = await http.post("/api/auth/token", json={"username": self.username, "password": self.password})
             login.raise_for_status()
             token = login.json()["token"]
-        async with websockets.connect(self.base.replace("http", "ws", 1) + f"/ws/agent?token={token}") as ws:
+        # an API client: the bearer token goes in the handshake's header (never in the URL)
+        async with websockets.connect(self.base.replace("http", "ws", 1) + "/ws/agent",
+                                      additional_headers={"Authorization": f"Bearer {token}"}) as ws:
             await ws.send(json.dumps({"type": "state", "state": "available"}))
             while not stop.is_set() and len(self.calls) < self.max_calls:
                 try:
