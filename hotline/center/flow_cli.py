@@ -148,7 +148,7 @@ def _speech_hearer(flowset: FlowSet,
     vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
     recognizer = build_recognizer(settings.asr, vocabulary)
     cache_dir = Path(tempfile.mkdtemp(prefix="hotline-speech-"))
-    narrowband = PromptCache(cache_dir, "en-us", speed=150, rate=8000)  # a caller on a G.711 line
+    narrowband = PromptCache(cache_dir, "en-us", speed=150, rate=8000, natural=False)  # an espeak caller, G.711
 
     voices = {lang: voice for f in flowset.flows.values() for lang, voice in f.voices.items()}
 

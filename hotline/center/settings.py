@@ -68,6 +68,10 @@ class Settings:
     # agent assist: knowledge articles (every *.yaml here, hot-reloaded) suggested from the caller's words
     knowledge: Path = Path("config/knowledge")
     qa_rubric: Path = Path("config/qa_rubric.yaml")  # how QA reviewers score calls
+    # prompts: English in Piper's natural voice (espeak-ng when off or not installed); rendered audio
+    # is cached by text and voice in prompt_cache (default DATA/prompts; several servers may share one)
+    natural_voices: bool = True
+    prompt_cache: Path | None = None
     # demo mode (the default, `make run`): the demo accounts of `agents_file` are created. In
     # production (`demo: false`, `hotline serve --production`) they are not, the ones a demo run left
     # are deleted, and the server will not start before an admin exists (`hotline users add`)
@@ -94,6 +98,10 @@ class Settings:
                 raise SettingsError(f"clock: not an ISO time: {self.clock!r}") from exc
             if when.tzinfo is None:
                 raise SettingsError(f"clock: give a time zone offset, e.g. {self.clock}+00:00")
+
+    @property
+    def prompt_dir(self) -> Path:
+        return self.prompt_cache if self.prompt_cache is not None else self.data / "prompts"
 
     def now(self) -> datetime:
         """The IVR's wall clock: real time, or the fixed `clock`."""
@@ -149,6 +157,7 @@ def settings_to_json(settings: Settings) -> str:
     data["agents_file"] = str(settings.agents_file.resolve())
     data["knowledge"] = str(settings.knowledge.resolve())
     data["qa_rubric"] = str(settings.qa_rubric.resolve())
+    data["prompt_cache"] = str(settings.prompt_dir.resolve())
     return json.dumps(data)
 
 
@@ -169,6 +178,7 @@ def settings_from_json(text: str) -> Settings:
     return Settings(**{**raw, "auth": auth, "flows": Path(raw["flows"]), "data": Path(raw["data"]),
                        "agents_file": Path(raw["agents_file"]), "knowledge": Path(raw["knowledge"]),
                        "qa_rubric": Path(raw["qa_rubric"]),
+                       "prompt_cache": Path(raw["prompt_cache"]) if raw.get("prompt_cache") else None,
                        "asr": asr, "vad": vad})
 
 
@@ -189,7 +199,7 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
         unknown = set(raw) - known
         if unknown:
             raise SettingsError(f"{path}: unknown settings: {', '.join(sorted(unknown))}")
-        for key in ("flows", "data", "agents_file", "knowledge", "qa_rubric"):
+        for key in ("flows", "data", "agents_file", "knowledge", "qa_rubric", "prompt_cache"):
             if key in raw:
                 raw[key] = Path(raw[key])
         settings = replace(settings, asr=asr, vad=vad, auth=auth, **raw)

@@ -93,7 +93,7 @@ class Supervisor:
             return 2
         flowset = registry.flowset()
         vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
-        await prerender_prompts(flowset, PromptCache(s.data / "prompts", rate=s.media_rate))
+        await prerender_prompts(flowset, PromptCache(s.prompt_dir, rate=s.media_rate, natural=s.natural_voices))
         engine = resolve_engine(s.asr)
         store = SqliteCallStore(s.data / "calls.db")
         # nothing of ours runs on this data directory yet: calls still `live` died with a previous run

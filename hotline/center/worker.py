@@ -86,7 +86,7 @@ class Worker:
         flowset = active.current()
         vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
         recognizer = build_recognizer(settings.asr, vocabulary)
-        prompts = PromptCache(settings.data / "prompts", rate=settings.media_rate)
+        prompts = PromptCache(settings.prompt_dir, rate=settings.media_rate, natural=settings.natural_voices)
         count = await prerender_prompts(flowset, prompts)
         store = SqliteCallStore(settings.data / "calls.db")
         tickets = SqliteTicketStore(settings.data / "tickets.db")

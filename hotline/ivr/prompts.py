@@ -1,15 +1,21 @@
-"""Prompt audio: text spoken by espeak-ng, or recorded files, converted to the bridge rate and cached as WAV."""
+"""Prompt audio: text spoken by Piper (natural English, `hotline.ivr.piper_voice`) or espeak-ng
+(Chinese, and the fallback), or recorded files, converted to the bridge rate and cached as WAV by
+text and voice."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import wave
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from hotline.ivr.piper_voice import resolve_voice, shared_voices
 from hotline.telephony.frames import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
 
 
 class PromptError(Exception):
@@ -26,20 +32,27 @@ def read_wav_pcm(path: Path, rate: int = SAMPLE_RATE) -> bytes:
 class PromptCache:
     """Renders prompts once per (voice, text) and keeps them on disk and in memory."""
 
-    def __init__(self, directory: Path, voice: str = "en-us", speed: int = 165, rate: int = SAMPLE_RATE) -> None:
+    def __init__(self, directory: Path, voice: str = "en-us", speed: int = 165, rate: int = SAMPLE_RATE,
+                 natural: bool = True) -> None:
         self.directory = directory
         self.rate = rate
         self.voice = voice
         self.speed = speed
+        self.natural = natural  # English in Piper's voice when it is installed
         self._memory: dict[str, bytes] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     def path_for(self, text: str, voice: str | None = None) -> Path:
-        key = hashlib.sha256(f"{voice or self.voice}|{self.speed}|{self.rate}|{text}".encode()).hexdigest()[:24]
+        engine, name = resolve_voice(voice or self.voice, self.natural)
+        label = f"piper:{name}" if engine == "piper" else voice or self.voice
+        key = hashlib.sha256(f"{label}|{self.speed}|{self.rate}|{text}".encode()).hexdigest()[:24]
         return self.directory / f"{key}.wav"
 
     async def get(self, text: str, voice: str | None = None) -> bytes:
-        return await self._cached(self.path_for(text, voice), lambda path: self._render(text, voice or self.voice, path))
+        engine, name = resolve_voice(voice or self.voice, self.natural)
+        if engine == "piper":
+            return await self._cached(self.path_for(text, voice), lambda path: self._render_piper(text, name, path))
+        return await self._cached(self.path_for(text, voice), lambda path: self._render(text, name, path))
 
     async def get_file(self, source: str) -> bytes:
         """A recorded prompt (any WAV sox reads), converted once to the bridge rate and cached."""
@@ -75,6 +88,19 @@ class PromptCache:
             tmp.unlink(missing_ok=True)
             raise PromptError(f"cannot convert recorded prompt ({proc.returncode}): {err.decode(errors='replace')}")
         tmp.replace(path)
+
+    async def _render_piper(self, text: str, model: str, path: Path) -> None:
+        """Piper's natural voice; espeak-ng when Piper fails (the caller hears a robot, not silence)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        raw = path.with_suffix(f".{os.getpid()}.piper.wav")
+        try:
+            await asyncio.to_thread(shared_voices().synthesize_wav, text, model, raw)
+            await self._convert(raw, path)
+        except Exception as exc:  # noqa: BLE001 (any Piper failure falls back to espeak-ng)
+            log.warning("Piper failed, espeak-ng speaks this prompt", extra={"error": type(exc).__name__})
+            await self._render(text, "en-us", path)
+        finally:
+            raw.unlink(missing_ok=True)
 
     async def _render(self, text: str, voice: str, path: Path) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

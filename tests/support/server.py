@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,7 +24,10 @@ import httpx
 from tests.support.tools import free_port, free_port_block
 
 REPO = Path(__file__).resolve().parents[2]
-ADMIN = ("ada", "ada-demo")  # the demo admin (config/agents.yaml)
+ADMIN = ("ada", "ada-demo")
+# rendered prompts (keyed by text, voice and rate) shared by every test server of a run: each server
+# would otherwise spend half a minute of CPU rendering the demo's prompts with Piper
+SHARED_PROMPTS = Path(tempfile.gettempdir()) / f"hotline-test-prompts-{os.getpid()}"  # the demo admin (config/agents.yaml)
 
 
 def auth(token: str) -> dict[str, str]:
@@ -51,8 +55,9 @@ class ServerProcess:
     def start(self, timeout: float = 240.0) -> ServerProcess:
         self.data.mkdir(parents=True, exist_ok=True)
         settings = self.data / "test-settings.yaml"
+        shared = "" if "prompt_cache:" in self.settings_yaml else f"prompt_cache: {SHARED_PROMPTS}\n"
         settings.write_text(f"worker_base_port: {self.worker_base}\nrtp_base_port: {self.rtp_base}\n"
-                            + self.settings_yaml)
+                            + shared + self.settings_yaml)
         self.log = (self.data / "serve.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hotline.center.cli", "serve", "--config", str(settings),
