@@ -7,12 +7,13 @@ only ever added. Details hold ids and field names, never transcripts or password
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hotline.center.sqlite_db import open_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -39,12 +40,8 @@ class AuditQuery:
 
 class AuditLog:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False, isolation_level=None)
+        self._conn = open_wal(path, _SCHEMA)
         self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(_SCHEMA)
 
     def record(self, actor: str, action: str, target: str = "", address: str = "",
                detail: dict[str, Any] | None = None) -> None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Protocol
 
 from hotline.center.records import CallRecord
+from hotline.center.sqlite_db import open_wal
 from hotline.qa.search import CallQuery, fts_query, index_text
 
 _SCHEMA = """
@@ -52,13 +52,9 @@ class CallStore(Protocol):
 
 class SqliteCallStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False, isolation_level=None)
+        self._conn = open_wal(path, _SCHEMA)
         self._lock = threading.Lock()
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
             indexed = self._conn.execute("SELECT count(*) FROM calls_fts").fetchone()[0]
             if indexed == 0:  # a data directory from before the search index: index what is there
                 for call_id, raw in self._conn.execute("SELECT id, data FROM calls").fetchall():

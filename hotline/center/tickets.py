@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from hotline.center.sqlite_db import open_wal
+
 log = logging.getLogger(__name__)
 
 TICKET_TYPES: Final = ("damage", "missing", "not_received", "redelivery", "callback", "address_change", "other")
@@ -182,15 +184,10 @@ class SqliteTicketStore:
     processes on the same file (WAL, 10 s busy timeout, writes in IMMEDIATE transactions)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._conn = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False, isolation_level=None)
+        self._conn = open_wal(path, _SCHEMA)
         self._lock = threading.Lock()
         with self._lock:
-            self._conn.execute("PRAGMA busy_timeout=10000")
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
             have = {row[1] for row in self._conn.execute("PRAGMA table_info(tickets)")}
             for name, kind in _ADDED_COLUMNS.items():
                 if name not in have:

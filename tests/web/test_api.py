@@ -20,14 +20,6 @@ from tests.support.staff import add_staff, bearer
 
 
 @pytest.fixture
-async def redis_server(tmp_path: Path, _tools_present: None) -> AsyncIterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path)
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def api(tmp_path: Path, redis_server: EmbeddedRedis) -> AsyncIterator[tuple[httpx.AsyncClient, SqliteCallStore,
                                                                                    aioredis.Redis]]:
     store = SqliteCallStore(tmp_path / "calls.db")

@@ -33,14 +33,6 @@ class Env:
         self.http, self.access, self.agents, self.redis_url = http, access, agents, redis_url
 
 
-@pytest.fixture
-async def redis_server(tmp_path: Path, _tools_present: None) -> AsyncIterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path)
-    await server.start()
-    yield server
-    await server.stop()
-
-
 async def make_env(tmp_path: Path, server: EmbeddedRedis, config: AuthConfig) -> tuple[Env, aioredis.Redis]:
     client = aioredis.from_url(server.url)
     agents = AgentDirectory(client)
