@@ -64,7 +64,8 @@ document.getElementById('login-form').onsubmit = async ev => {
   if (!r.ok) { err.textContent = typeof body.detail === 'string' ? body.detail : 'login failed'; return; }
   const next = new URLSearchParams(location.search).get('next');
   if (location.pathname !== '/login') location.reload();  // a staff page answered with this form
-  else location.href = next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  else location.href = next && next.startsWith('/') && !next.startsWith('//') && !next.includes(String.fromCharCode(92))
+    ? next : '/';  // our own pages only (a backslash counts as a slash in browsers)
 };
 """
 
