@@ -10,7 +10,11 @@ written as digits -> words; hyphens and slashes -> spaces; other punctuation rem
 inside words kept); whitespace collapsed. WER = word-level edit distance / reference words,
 summed over the corpus.
 
-    python -m bench.asr_accuracy [--limit 120] [--engines whisper,vosk] [--vosk-model PATH]
+Per engine it also reports the CPU time of recognition (process CPU seconds spent in the
+recogniser's final decode, per prompt and per second of prompt audio) and the longest run of a
+repeated word n-gram in any hypothesis (a decoder stuck in a loop shows up there).
+
+    python -m bench.asr_accuracy [--limit 120] [--engines whisper,moonshine,vosk] [--vosk-model PATH]
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import re
 import sys
 import time
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import av
@@ -31,8 +35,9 @@ import numpy as np
 
 from hotline.asr.events import Transcript
 from hotline.asr.factory import AsrConfig, build_recognizer
+from hotline.asr.moonshine_engine import tail_repeat
 from hotline.asr.pipeline import SpeechPipeline
-from hotline.asr.recognizer import ModelNotFound, Recognizer
+from hotline.asr.recognizer import Hypothesis, ModelNotFound, Recognizer, RecognizerStream
 from hotline.telephony.frames import FRAME_BYTES, AudioFrame
 from tests.support.g711 import ulaw_decode, ulaw_encode
 
@@ -83,8 +88,10 @@ def corpus(limit: int) -> list[tuple[str, Path, str]]:
             if not sep or name.startswith(";") or not name.strip():
                 continue
             wav = SOUNDS / f"{name.strip()}.wav"
-            # "beep" and "beeperr" are tones whose transcript describes them, not speech
-            if wav.is_file() and len(normalise(text)) >= 3 and not name.startswith("beep"):
+            # "beep" and "beeperr" are tones whose transcript describes them, not speech; so are
+            # "(1 second of silence)" and "[sound of monkeys screaming]"
+            described = text.strip().startswith(("(", "["))
+            if wav.is_file() and len(normalise(text)) >= 3 and not name.startswith("beep") and not described:
                 items.append((name.strip(), wav, text.strip()))
     items.sort()
     return items[:limit]
@@ -111,6 +118,55 @@ async def frames(pcm: bytes) -> AsyncIterator[AudioFrame]:
         yield AudioFrame(audio[i:i + FRAME_BYTES], seq)
 
 
+class _TimedStream:
+    """A recognizer stream whose final decodes are charged to `cpu` (process CPU seconds)."""
+
+    def __init__(self, stream: RecognizerStream, cpu: list[float]) -> None:
+        self._stream, self._cpu = stream, cpu
+
+    def accept(self, pcm: bytes) -> Hypothesis | None:
+        return self._stream.accept(pcm)
+
+    def finish(self, segment_pcm: bytes) -> Hypothesis:
+        started = time.process_time()
+        try:
+            return self._stream.finish(segment_pcm)
+        finally:
+            self._cpu.append(time.process_time() - started)
+
+    def set_phrases(self, phrases: Sequence[str] | None) -> None:
+        self._stream.set_phrases(phrases)
+
+    def set_language(self, language: str) -> bool:
+        return self._stream.set_language(language)
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class _Timed:
+    """The recognizer with its streams timed."""
+
+    def __init__(self, recognizer: Recognizer) -> None:
+        self._recognizer = recognizer
+        self.name, self.model, self.language = recognizer.name, recognizer.model, recognizer.language
+        self.streaming, self.restricts_to_phrases = recognizer.streaming, recognizer.restricts_to_phrases
+        self.cpu: list[float] = []
+
+    def open_stream(self, rate: int = 16000) -> RecognizerStream:
+        return _TimedStream(self._recognizer.open_stream(rate), self.cpu)
+
+
+def longest_repeat(words: list[str]) -> tuple[int, int, int]:
+    """(items covered, n, repeats) of the longest back-to-back repetition of a word n-gram."""
+    best = (0, 0, 0)
+    for end in range(1, len(words) + 1):
+        n, k = tail_repeat(words[:end])
+        if k > 1 and n * k > best[0]:
+            best = (n * k, n, k)
+    return best
+
+
 async def recognise(recognizer: Recognizer, pcm: bytes) -> str:
     pipeline = SpeechPipeline("caller", frames(pcm), recognizer)
     pipeline.start()
@@ -125,17 +181,26 @@ def measure(engine: str, items: list[tuple[str, Path, str]], vosk_model: str | N
     except ModelNotFound as exc:
         return {"engine": engine, "measured": False,
                 "reason": f"{exc}: no English Vosk model is obtainable here; pass --vosk-model PATH"}
+    timed = _Timed(recognizer)
     edits = words = 0
+    speech_s = 0.0
     worst: list[tuple[float, str, str, str]] = []
+    repeat: tuple[tuple[int, int, int], str, str] = ((0, 0, 0), "", "")
     started = time.perf_counter()
     for name, wav, text in items:
-        hyp = asyncio.run(recognise(recognizer, telephone_path(wav)))
+        pcm = telephone_path(wav)
+        speech_s += len(pcm) / 32000
+        hyp = asyncio.run(recognise(timed, pcm))
         ref_w, hyp_w = normalise(text), normalise(hyp)
         e = edit_distance(ref_w, hyp_w)
         edits += e
         words += len(ref_w)
         worst.append((e / len(ref_w), name, " ".join(ref_w), " ".join(hyp_w)))
+        run = longest_repeat(hyp.lower().split())
+        if run > repeat[0]:
+            repeat = (run, name, hyp)
     worst.sort(reverse=True)
+    cpu = sum(timed.cpu)
     return {
         "engine": engine,
         "model": recognizer.model,
@@ -146,6 +211,16 @@ def measure(engine: str, items: list[tuple[str, Path, str]], vosk_model: str | N
         "wer": round(edits / words, 4),
         "prompts_without_error": sum(1 for w in worst if w[0] == 0),
         "seconds": round(time.perf_counter() - started, 1),
+        "segments": len(timed.cpu),
+        "audio_seconds": round(speech_s, 1),
+        "cpu_seconds_per_utterance": round(cpu / max(len(items), 1), 3),
+        "cpu_seconds_per_audio_second": round(cpu / max(speech_s, 1e-9), 3),
+        "empty_hypotheses": sum(1 for w in worst if not w[3]),
+        # Moonshine's decoding guards: loops cut short, empty first steps overruled
+        "loops_cut": getattr(recognizer, "loops_cut", None),
+        "first_eos_overruled": getattr(recognizer, "first_eos_overruled", None),
+        "longest_repeat": {"words": repeat[0][0], "n": repeat[0][1], "repeats": repeat[0][2],
+                           "prompt": repeat[1], "hyp": repeat[2]},
         "worst": [{"prompt": n, "wer": round(w, 2), "ref": r, "hyp": h} for w, n, r, h in worst[:5]],
     }
 
@@ -153,7 +228,7 @@ def measure(engine: str, items: list[tuple[str, Path, str]], vosk_model: str | N
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=120)
-    parser.add_argument("--engines", default="whisper,vosk")
+    parser.add_argument("--engines", default="whisper,moonshine,vosk")
     parser.add_argument("--vosk-model", help="an English Vosk model directory")
     args = parser.parse_args()
     if not TRANSCRIPTS.is_file() or not SOUNDS.is_dir():

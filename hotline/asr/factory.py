@@ -5,33 +5,48 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hotline.asr.models import vosk_model_path
+from hotline.asr.moonshine_model import moonshine_available
 from hotline.asr.recognizer import AsrError, Recognizer
 
 
 @dataclass(frozen=True)
 class AsrConfig:
-    engine: str = "auto"  # auto | vosk | whisper
+    engine: str = "auto"  # auto | vosk | whisper | moonshine (English only)
     language: str = "en"
     vosk_model: str | None = None
     whisper_model: str | None = None
+    moonshine_model: str | None = None  # a prepared directory; default: the cache, built from the package
     allow_download: bool = False  # let vosk.Model(lang=...) fetch a model
     whisper_threads: int = 1
     # live segments queued for whisper per worker before recognition is refused (IVR: keypad only)
     whisper_max_pending: int = 4
     # segments decoded in one encoder pass; 1 on CPU, where bench.whisper_batching measured no gain
     whisper_batch: int = 1
+    # live segments queued for moonshine per worker before recognition is refused
+    moonshine_max_pending: int = 4
     # let IVR menus switch the recogniser to their phrases (off: menus always listen openly)
     grammar: bool = True
     # domain words that bias recognition (whisper hotwords); the flow's menu phrases are added
     hints: tuple[str, ...] = ()
 
 
+ENGINES = ("auto", "vosk", "whisper", "moonshine")
+
+
+def moonshine_for(cfg: AsrConfig) -> bool:
+    """Whether Moonshine could serve `cfg` (English, and its model built or buildable offline).
+    NOT consulted by `auto` yet: switching `auto` to Moonshine for English is the next step of
+    issue 13, once it is measured in calls."""
+    return cfg.language.split("-")[0].lower() == "en" and (cfg.moonshine_model is not None or moonshine_available())
+
+
 def resolve_engine(cfg: AsrConfig) -> str:
-    """`auto` is Vosk when a Vosk model for the language resolves locally, else Whisper."""
-    if cfg.engine in ("vosk", "whisper"):
+    """`auto` is Vosk when a Vosk model for the language resolves locally, else Whisper.
+    Moonshine is used only when configured (`asr.engine: moonshine`)."""
+    if cfg.engine in ("vosk", "whisper", "moonshine"):
         return cfg.engine
     if cfg.engine != "auto":
-        raise AsrError(f"unknown ASR engine {cfg.engine!r} (auto, vosk, whisper)")
+        raise AsrError(f"unknown ASR engine {cfg.engine!r} ({', '.join(ENGINES)})")
     return "vosk" if vosk_model_path(cfg.language, cfg.vosk_model) is not None else "whisper"
 
 
@@ -42,6 +57,10 @@ def build_recognizer(cfg: AsrConfig, vocabulary: tuple[str, ...] = ()) -> Recogn
         from hotline.asr.vosk_engine import VoskRecognizer
 
         return VoskRecognizer(cfg.language, cfg.vosk_model, cfg.allow_download)
+    if engine == "moonshine":  # cannot be biased: the hints and flow vocabulary do not apply
+        from hotline.asr.moonshine_engine import MoonshineRecognizer
+
+        return MoonshineRecognizer(cfg.language, cfg.moonshine_model, cfg.moonshine_max_pending)
     from hotline.asr.whisper_engine import WhisperRecognizer
 
     hints = tuple(dict.fromkeys((*cfg.hints, *vocabulary)))

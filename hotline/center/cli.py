@@ -50,9 +50,15 @@ def _users(args: argparse.Namespace) -> int:
 
 def _models_prepare(args: argparse.Namespace) -> int:
     from hotline.asr.models import vosk_model_path, whisper_model_path
+    from hotline.asr.moonshine_model import moonshine_model_path
+    from hotline.asr.recognizer import ModelNotFound
 
     path = whisper_model_path(None)
     print(f"whisper base model: {path}")
+    try:  # built once (~20 s) from the moonshine-cpp package, then only verified against its manifest
+        print(f"moonshine base-en model: {moonshine_model_path(None)}")
+    except ModelNotFound as exc:
+        print(f"moonshine base-en model: not available ({exc})")
     vosk = vosk_model_path("ko")
     print(f"vosk model (ko): {vosk or 'not installed'}")
     return 0

@@ -102,6 +102,10 @@ class Supervisor:
             log.warning("calls of a previous run marked interrupted", extra={"count": interrupted})
         if engine == "whisper":
             whisper_model_path(s.asr.whisper_model)  # assemble once here, not in every worker
+        elif engine == "moonshine":
+            from hotline.asr.moonshine_model import moonshine_model_path
+
+            moonshine_model_path(s.asr.moonshine_model)  # built once here (about 20 s), not in every worker
         redis_server = EmbeddedRedis(s.data) if s.redis is None else None
         edge: KamailioEdge | None = None
         server: uvicorn.Server | None = None
@@ -165,7 +169,7 @@ class Supervisor:
             reminders = TicketReminders(tickets, agents, client, publisher.publish)
             background.append(asyncio.create_task(reminders.run(), name="ticket-reminders"))
             app = create_app(AppState(store, client, s.sip, edge.listening, engine,
-                                      "whisper-base" if engine == "whisper" else s.asr.vosk_model or s.asr.language,
+                                      {"whisper": "whisper-base", "moonshine": "moonshine-base-en-int8"}.get(engine) or s.asr.vosk_model or s.asr.language,
                                       s.data, registry, tickets, agents, acd,
                                       call_events, crm, self.knowledge, assist,
                                       s.qa_rubric if s.qa_rubric.is_file() else None, auth=s.auth))
