@@ -193,7 +193,7 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
                 task.cancel()
             with contextlib.suppress(Exception):
                 await pubsub.unsubscribe()
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
             with contextlib.suppress(Exception):
                 await agents.disconnected(me)
 
