@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from hotline.ivr.piper_voice import resolve_voice
 from tests.support.tools import require
+from tests.support.voices import piper_caller_wav
 
 
 @pytest.fixture(scope="session")
@@ -14,13 +16,20 @@ def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("speech")
 
 
-def synthesize(text: str, out: Path, voice: str = "en-us", rate: int = 8000, speed: int = 150) -> Path:
-    """espeak-ng speech converted to `rate` Hz mono s16 WAV (8 kHz = what a SIP caller sends)."""
-    require("espeak-ng")
+def synthesize(text: str, out: Path, voice: str = "en-us", rate: int = 8000, speed: int = 150,
+               natural: bool = True) -> Path:
+    """Caller speech as `rate` Hz mono s16 WAV (8 kHz = what a SIP caller sends): Piper's natural
+    voice for English (what a person sounds like to the recogniser), espeak-ng for other voices or
+    with `natural=False` (its robot voice tests the synthesiser as much as the recogniser)."""
     require("sox")
     raw = out.with_suffix(".raw.wav")
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(out)], check=True)
+    engine, name = resolve_voice(voice, natural)
+    if engine == "piper":
+        piper_caller_wav(text, raw, name)
+    else:
+        require("espeak-ng")
+        subprocess.run(["espeak-ng", "-v", name, "-s", str(speed), "-w", str(raw), text], check=True)
+    subprocess.run(["sox", "-V1", "-D", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(out)], check=True)
     raw.unlink()
     return out
 

@@ -24,6 +24,12 @@ class AsrConfig:
     whisper_batch: int = 1
     # live segments queued for moonshine per worker before recognition is refused
     moonshine_max_pending: int = 4
+    # one recognition service per node decodes for every worker (off: each worker loads its own model)
+    service: bool = True
+    decoders: int = 0  # decoder threads of the service; 0 = one per CPU core
+    max_queued: int = 0  # finals waiting in the service before new ones are refused; 0 = 8 per decoder
+    partials: bool = True  # partial text of long utterances when a decoder is idle (never before finals)
+    fallback: bool = True  # a Moonshine decode that loops is decoded again by Whisper
     # let IVR menus switch the recogniser to their phrases (off: menus always listen openly)
     grammar: bool = True
     # domain words that bias recognition (whisper hotwords); the flow's menu phrases are added
@@ -34,20 +40,20 @@ ENGINES = ("auto", "vosk", "whisper", "moonshine")
 
 
 def moonshine_for(cfg: AsrConfig) -> bool:
-    """Whether Moonshine could serve `cfg` (English, and its model built or buildable offline).
-    NOT consulted by `auto` yet: switching `auto` to Moonshine for English is the next step of
-    issue 13, once it is measured in calls."""
+    """Whether Moonshine can serve `cfg`: English, and its model built or buildable offline."""
     return cfg.language.split("-")[0].lower() == "en" and (cfg.moonshine_model is not None or moonshine_available())
 
 
 def resolve_engine(cfg: AsrConfig) -> str:
-    """`auto` is Vosk when a Vosk model for the language resolves locally, else Whisper.
-    Moonshine is used only when configured (`asr.engine: moonshine`)."""
+    """`auto` is Vosk when a Vosk model for the language resolves locally, else Moonshine for
+    English, else Whisper (the only Mandarin-capable engine here)."""
     if cfg.engine in ("vosk", "whisper", "moonshine"):
         return cfg.engine
     if cfg.engine != "auto":
         raise AsrError(f"unknown ASR engine {cfg.engine!r} ({', '.join(ENGINES)})")
-    return "vosk" if vosk_model_path(cfg.language, cfg.vosk_model) is not None else "whisper"
+    if vosk_model_path(cfg.language, cfg.vosk_model) is not None:
+        return "vosk"
+    return "moonshine" if moonshine_for(cfg) else "whisper"
 
 
 def build_recognizer(cfg: AsrConfig, vocabulary: tuple[str, ...] = ()) -> Recognizer:

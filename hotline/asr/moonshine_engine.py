@@ -14,6 +14,7 @@ Moonshine cannot be biased: menu phrases and hints are accepted and ignored.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Hashable, Sequence
 from pathlib import Path
@@ -87,11 +88,17 @@ class MoonshineModel:
         self._heads, self._head_dim = int(past_input.shape[1]), int(past_input.shape[3])
         self.vocab = int(self._decoder.get_outputs()[0].shape[-1])
         self.loops_cut = 0
+        self.token_cap_hit = 0
         self.first_eos_overruled = 0
         self.lock = threading.Lock()  # held by whoever decodes: one segment at a time per process
 
     def generate(self, audio: np.ndarray, max_tokens: int, vocab: int | None = None) -> list[int]:
         """Greedy token ids (without <s> and </s>); `vocab` limits the ids that can be chosen."""
+        return self.generate_checked(audio, max_tokens, vocab)[0]
+
+    def generate_checked(self, audio: np.ndarray, max_tokens: int, vocab: int | None = None) -> tuple[list[int], bool]:
+        """(token ids, suspect): suspect when decoding fell into a loop (cut) or ran out of tokens
+        before the end of text, the cases where another engine should have a look."""
         hidden = self._encoder.run(None, {"input_values": audio.reshape(1, -1).astype(np.float32)})[0]
         empty = np.zeros((1, self._heads, 0, self._head_dim), dtype=np.float32)
         feeds: dict[str, Any] = {name: empty for name in self._past}
@@ -111,19 +118,20 @@ class MoonshineModel:
                 logits[token] = -np.inf
                 token = int(np.argmax(logits))
             if token == MoonshineTokenizer.EOS:
-                break
+                return tokens, False
             tokens.append(token)
             n, k = tail_repeat(tokens)
             if is_loop(n, k):
                 self.loops_cut += 1
-                return tokens[:len(tokens) - n * (k - 1)]
+                return tokens[:len(tokens) - n * (k - 1)], True
             for name, value in zip(self._outputs[1:], outputs[1:], strict=True):
                 # the cached branch returns placeholders for the cross-attention keys/values:
                 # those computed on the first step are kept
                 if not cache or ".decoder." in name:
                     feeds[name.replace("present.", "past_key_values.")] = value
             cache = True
-        return tokens
+        self.token_cap_hit += 1
+        return tokens, True
 
 
 def _probability(logits: np.ndarray, token: int) -> float:
@@ -159,16 +167,18 @@ class MoonshineRecognizer:
     restricts_to_phrases = False
     streaming = False
 
-    def __init__(self, language: str = "en", model_dir: str | None = None, max_pending: int = 0) -> None:
+    def __init__(self, language: str = "en", model_dir: str | None = None, max_pending: int = 0,
+                 concurrent: bool = False) -> None:
         """`max_pending`: segments allowed to wait or decode at once in this process before new
-        ones are refused with AsrOverloaded (0 = unbounded)."""
+        ones are refused with AsrOverloaded (0 = unbounded). `concurrent`: decode from several
+        threads at once (the recognition service's decoders; onnxruntime sessions allow it)."""
         if language.split("-")[0].lower() != "en":
             raise ModelNotFound(f"Moonshine base-en recognises English only, not {language!r}")
         path = moonshine_model_path(model_dir)
         self.model = f"moonshine-base-en:{path}" if model_dir is None else str(path)
         self.language = "en"
         self._model, self._tokenizer = _load(path)
-        self._lock = self._model.lock  # shared by every recognizer on this model
+        self._lock = contextlib.nullcontext() if concurrent else self._model.lock  # shared by every recognizer
         self._pending = 0
         self._pending_lock = threading.Lock()
         self.max_pending = max_pending
@@ -184,11 +194,15 @@ class MoonshineRecognizer:
         return self._model.first_eos_overruled
 
     def transcribe(self, pcm: bytes, rate: int = 16000) -> str:
+        return self.transcribe_checked(pcm, rate)[0]
+
+    def transcribe_checked(self, pcm: bytes, rate: int = 16000) -> tuple[str, bool]:
+        """(text, suspect): see MoonshineModel.generate_checked."""
         samples = np.frombuffer(pcm, dtype=np.int16)
         if rate != 16000 and samples.size:  # Moonshine was trained on 16 kHz audio
             samples = _resample_to_16k(samples, rate)
         if samples.size < MIN_SAMPLES:
-            return ""
+            return "", False
         audio = samples.astype(np.float32) / 32768.0
         with self._pending_lock:
             if self.max_pending and self._pending >= self.max_pending:
@@ -197,8 +211,8 @@ class MoonshineRecognizer:
             self._pending += 1
         try:
             with self._lock:
-                tokens = self._model.generate(audio, max_tokens_for(audio.size), len(self._tokenizer))
-            return self._tokenizer.decode(tokens)
+                tokens, suspect = self._model.generate_checked(audio, max_tokens_for(audio.size), len(self._tokenizer))
+            return self._tokenizer.decode(tokens), suspect
         finally:
             with self._pending_lock:
                 self._pending -= 1

@@ -108,6 +108,11 @@ class SpeechPipeline:
         """Recognise `language` from the next segment on (where the engine can switch)."""
         self._submit("control", self._stream.set_language, language)
 
+    def set_hangover(self, ms: int) -> None:
+        """Non-speech that ends an utterance from now on: short where a short answer is expected,
+        so the IVR can answer sooner. Applies at once (the VAD runs on the loop)."""
+        self._segmenter.set_hangover(ms)
+
     def _feed(self) -> None:
         self._submit("partial", self._stream.accept, b"".join(self._pending))
         self._pending = []
@@ -142,7 +147,8 @@ class SpeechPipeline:
             if kind == "partial":
                 if result:
                     self._events.put_nowait(
-                        Transcript(self.speaker, result.text, False, self._seg_start, 0, self._recognizer.name,
+                        Transcript(self.speaker, result.text, False, self._seg_start, 0,
+                                   result.engine or self._recognizer.name,
                                    segment=self._segment_no, words=self._words(result, self._seg_start))
                     )
             else:
@@ -154,7 +160,7 @@ class SpeechPipeline:
                 elif hyp.text:
                     self._events.put_nowait(
                         Transcript(self.speaker, hyp.text, True, event.start_ms, event.end_ms,
-                                   self._recognizer.name, latency_ms=latency, segment=self._segment_no,
+                                   hyp.engine or self._recognizer.name, latency_ms=latency, segment=self._segment_no,
                                    words=self._words(hyp, event.start_ms))
                     )
         self._events.put_nowait(_END)

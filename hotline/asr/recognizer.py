@@ -34,6 +34,7 @@ class Hypothesis:
 
     text: str
     words: tuple[tuple[str, float, float, float], ...] = ()
+    engine: str = ""  # the engine that produced it, where a recognizer routes between several
 
 
 class RecognizerStream(Protocol):

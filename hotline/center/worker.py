@@ -10,10 +10,10 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from hotline.asr.factory import build_recognizer
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import StoreTicketSink, ivr_sources
 from hotline.center.queueing import QueueDirectory
+from hotline.center.recognition import flow_vocabulary, worker_recognizer
 from hotline.center.session import CallSession, SessionDeps
 from hotline.center.settings import Settings
 from hotline.center.store import SqliteCallStore
@@ -84,8 +84,8 @@ class Worker:
         settings = self.settings
         active = ActiveFlows(flows_state_dir(settings), settings.flows)
         flowset = active.current()
-        vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
-        recognizer = build_recognizer(settings.asr, vocabulary)
+        loop = asyncio.get_running_loop()
+        recognizer = await loop.run_in_executor(None, worker_recognizer, settings, flow_vocabulary(flowset))
         prompts = PromptCache(settings.prompt_dir, rate=settings.media_rate, natural=settings.natural_voices)
         count = await prerender_prompts(flowset, prompts)
         store = SqliteCallStore(settings.data / "calls.db")
@@ -107,7 +107,6 @@ class Worker:
         intake_task = asyncio.create_task(intake.run(), name="webrtc-intake")
         log.info("worker ready", extra={"worker": self.id, "sip_port": self.sip_port, "engine": recognizer.name,
                                         "model": recognizer.model, "prompts": count, "interrupted": interrupted})
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         beat = asyncio.create_task(self._heartbeat(publisher, endpoint, recognizer.name, recognizer.model, active,

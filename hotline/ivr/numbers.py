@@ -67,9 +67,21 @@ def _en_zero_ohs(tokens: list[str]) -> set[int]:
     return zeros
 
 
+# Words a recogniser writes for a spoken digit it took for another word ("nine for one seven",
+# "one to three"): read as that digit only between two digits, where nothing else makes sense.
+_EN_HOMOPHONES = {"for": "4", "fore": "4", "to": "2", "too": "2", "ate": "8", "won": "1"}
+
+
+def _en_homophone_digits(tokens: list[str]) -> list[str]:
+    return [_EN_HOMOPHONES[tok] if tok in _EN_HOMOPHONES and 0 < i < len(tokens) - 1
+            and _en_digitish(tokens[i - 1]) and _en_digitish(tokens[i + 1]) else tok
+            for i, tok in enumerate(tokens)]
+
+
 # Reads English number words into groups: each group is a digit string ("7", "23", "105").
 class _EnParser:
     def __init__(self, tokens: list[str]) -> None:
+        tokens = _en_homophone_digits(tokens)
         self.toks = tokens
         self.zeros = _en_zero_ohs(tokens)
 

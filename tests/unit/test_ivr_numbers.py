@@ -27,6 +27,8 @@ from hotline.ivr.numbers import spoken_digits, spoken_number, yes_no
         ("one hundred and five", "105"),
         ("one hundred twenty three", "123"),
         ("nineteen", "19"),
+        ("Nine for one, seven.", "9417"),  # Moonshine's spelling of "nine four one seven"
+        ("one to three", "123"),
         ("nineteen eighty four", "1984"),
         ("twenty twenty", "2020"),
         ("two thousand and twenty six", "2026"),
@@ -41,7 +43,8 @@ def test_spoken_digits_english(text: str, digits: str) -> None:
     assert spoken_digits(text) == digits
 
 
-@pytest.mark.parametrize("text", ["", "hello", "oh", "oh, I see", "I don't know", "um, sorry?", "o"])
+@pytest.mark.parametrize("text", ["", "hello", "oh", "oh, I see", "I don't know", "um, sorry?", "o",
+                                  "I want to go for it", "it's too late"])
 def test_spoken_digits_none(text: str) -> None:
     assert spoken_digits(text) == ""
 

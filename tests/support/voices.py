@@ -1,0 +1,37 @@
+"""Synthetic callers: Piper's natural English voice, made repeatable.
+
+Piper samples noise inside its model, so two syntheses of one text differ and a test would hear a
+slightly different caller on every run. With the noise scales at zero it says a text the same way
+every time (checked by test_recognition_service), which keeps recognition tests reproducible."""
+
+from __future__ import annotations
+
+import threading
+import wave
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from hotline.ivr.piper_voice import DEFAULT_MODEL, model_file
+
+_lock = threading.Lock()
+
+
+@cache
+def _voice(name: str) -> Any:
+    from piper import PiperVoice
+
+    path = model_file(name)
+    assert path is not None, f"Piper voice {name} is not installed"
+    return PiperVoice.load(path)
+
+
+def piper_caller_wav(text: str, out: Path, name: str = DEFAULT_MODEL) -> Path:
+    """`text` in Piper's voice, at the model's own rate, the same bytes on every call."""
+    from piper import SynthesisConfig
+
+    with _lock:
+        voice = _voice(name)
+        with wave.open(str(out), "wb") as wav:
+            voice.synthesize_wav(text, wav, syn_config=SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0))
+    return out
