@@ -27,7 +27,7 @@ class AsrConfig:
     # one recognition service per node decodes for every worker (off: each worker loads its own model)
     service: bool = True
     decoders: int = 0  # decoder threads of the service; 0 = one per CPU core
-    max_queued: int = 0  # finals waiting in the service before new ones are refused; 0 = 8 per decoder
+    max_queued: int = 0  # finals waiting in the service before new ones are refused; 0 = 16 per decoder
     partials: bool = True  # partial text of long utterances when a decoder is idle (never before finals)
     fallback: bool = True  # a Moonshine decode that loops is decoded again by Whisper
     # let IVR menus switch the recogniser to their phrases (off: menus always listen openly)

@@ -64,7 +64,7 @@ async def read_message(reader: asyncio.StreamReader) -> tuple[dict[str, Any], by
 
 def scheduler_config(decoders: int, max_queued: int) -> SchedulerConfig:
     n = decoders or os.cpu_count() or 1
-    return SchedulerConfig(decoders=n, max_queued=max_queued or 8 * n)
+    return SchedulerConfig(decoders=n, max_queued=max_queued or 16 * n)
 
 
 def hypothesis_reply(hyp: Hypothesis) -> dict[str, Any]:
