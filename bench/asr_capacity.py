@@ -1,14 +1,19 @@
-"""How many simultaneous real-time callers each speech engine keeps up with on this machine.
+"""How many simultaneous real-time callers a node's recognition keeps up with, per engine.
 
-N callers are simulated in one process exactly as a media worker runs them: each has a bounded
-frame queue filled in real time (20 ms frames), its own VAD + recogniser pipeline, and one shared
-model per engine. Every caller says the same kind of sentence (a human Asterisk prompt through
-the G.711 telephone path), the starts staggered over one second. N grows until a final arrives
-more than 1 s after the end of speech or a frame is dropped; the largest N that passed is the
-capacity. End of speech is the arrival of the last speech frame, so the figures include the VAD
-hangover (configurable, default 500 ms).
+For each engine a real recognition service process is started (`hotline asr-service`, one decoder
+per core, as `hotline serve` runs it). N callers are simulated in this process as media workers
+run them: a bounded frame queue filled in real time (20 ms frames), VAD and the speech pipeline,
+and the service over its Unix socket. Each caller talks about 64% of the time: human telephone
+prompts (Asterisk's English sounds through the G.711 path, 0.5 to 15 s long) separated by pauses.
 
-    python -m bench.asr_capacity [--engines whisper,vosk] [--max 16] [--hangover-ms 500]
+Figures per level: end of speech -> final p50/p95 (end of speech is the arrival of the last
+speech frame, so the VAD hangover is included), finals vs segments, segments refused, frames
+dropped, CPU per caller (this process, standing in for the workers, plus the service), the
+service's RSS, and its queue. The peer, in the same run: the bare engine decoding the very same
+segments one after another in one loop (decode time p50/p95, CPU per segment): what scheduling
+and IPC add on top of the engine itself.
+
+    python -m bench.asr_capacity [--engines moonshine,whisper] [--callers 8,16,24,32] [--seconds 40]
 """
 
 from __future__ import annotations
@@ -17,118 +22,219 @@ import argparse
 import asyncio
 import json
 import os
-import resource
+import random
+import subprocess
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
-from bench.asr_accuracy import SOUNDS, telephone_path
-from hotline.asr.events import Transcript
+from bench.asr_accuracy import SOUNDS, corpus, telephone_path
+from hotline.asr.events import RecognitionUnavailable, Transcript
 from hotline.asr.factory import AsrConfig, build_recognizer
 from hotline.asr.pipeline import SpeechPipeline
-from hotline.asr.recognizer import Recognizer
+from hotline.asr.recognizer import Hypothesis
+from hotline.asr.remote import RemoteBackend
+from hotline.asr.scheduled import ScheduledRecognizer
 from hotline.asr.vad import VadConfig
+from hotline.center.recognition import service_socket
+from hotline.center.settings import Settings, settings_to_json
 from hotline.telephony.frames import FRAME_BYTES, AudioFrame, FrameQueue
 
-LATENCY_BUDGET_MS = 1000.0
-# engine -> (language, prompt); Vosk runs the only model obtainable here (Korean) on the same audio:
-# what is measured is decoding cost, not accuracy
-ENGINES = {"whisper": "en", "vosk": "ko"}
-PROMPT = "please-try-again"  # "Please try again." ~1.2 s of human speech
+REPO = Path(__file__).resolve().parents[1]
+TALK_SHARE = 0.64
+TARGET_P95_MS = 800.0
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
         for line in fh:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
 
-async def caller(recognizer: Recognizer, speech: bytes, delay: float, vad: VadConfig) -> tuple[list[float], int]:
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Recording:
+    """The service backend, keeping every final segment for the bare-engine peer."""
+
+    def __init__(self, backend: RemoteBackend) -> None:
+        self.backend = backend
+        self.segments: list[tuple[bytes, int]] = []
+        self._lock = threading.Lock()
+
+    def final(self, stream: str, pcm: bytes, rate: int, language: str, phrases: Sequence[str] | None) -> Hypothesis:
+        with self._lock:
+            self.segments.append((pcm, rate))
+        return self.backend.final(stream, pcm, rate, language, phrases)
+
+    def partial(self, stream: str, pcm: bytes, rate: int, language: str) -> Future[Hypothesis]:
+        return self.backend.partial(stream, pcm, rate, language)
+
+
+async def caller(recognizer: ScheduledRecognizer, utterances: list[bytes], seconds: float, seed: int,
+                 vad: VadConfig) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
+    rng = random.Random(seed)
     frames = FrameQueue()
     pipeline = SpeechPipeline("caller", frames, recognizer, vad)
     pipeline.start()
-    silence = b"\x00" * 32000
-    audio = silence + speech + silence + silence
-    latencies: list[float] = []
+    out: dict[str, Any] = {"latencies": [], "unavailable": 0, "partials": 0}
 
     async def collect() -> None:
         async for event in pipeline:
-            if isinstance(event, Transcript) and event.final:
-                latencies.append(event.latency_ms)
+            if isinstance(event, Transcript):
+                if event.final:
+                    out["latencies"].append(event.latency_ms)
+                else:
+                    out["partials"] += 1
+            elif isinstance(event, RecognitionUnavailable):
+                out["unavailable"] += 1
 
     collector = asyncio.create_task(collect())
-    await asyncio.sleep(delay)
+    audio = bytearray(b"\x00" * int(32000 * rng.uniform(0.2, 2.0)))  # staggered starts
+    while len(audio) < seconds * 32000:
+        speech = rng.choice(utterances)
+        audio += speech
+        pause = len(speech) * (1 - TALK_SHARE) / TALK_SHARE * rng.uniform(0.6, 1.4)
+        audio += b"\x00" * (max(int(pause), 32000 * 7 // 10) // 2 * 2)  # at least 0.7 s between turns
     start = loop.time()
     for seq, i in enumerate(range(0, len(audio) - FRAME_BYTES + 1, FRAME_BYTES)):
-        # real-time pacing on the loop's clock, like the media thread handing frames over
         await asyncio.sleep(max(0.0, start + seq * 0.02 - loop.time()))
-        frames.put_nowait(AudioFrame(audio[i:i + FRAME_BYTES], seq))
+        frames.put_nowait(AudioFrame(bytes(audio[i:i + FRAME_BYTES]), seq))
     frames.close()
-    await pipeline.aclose(60.0)
+    await pipeline.aclose(120.0)
     await collector
-    return latencies, frames.dropped
+    out["dropped"] = frames.dropped
+    return out
 
 
-async def level(recognizer: Recognizer, speech: bytes, n: int, vad: VadConfig) -> dict[str, object]:
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    results = await asyncio.gather(*(caller(recognizer, speech, i / max(n, 1), vad) for i in range(n)))
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
-    latencies = sorted(lat for lats, _ in results for lat in lats)
-    dropped = sum(d for _, d in results)
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 1)
 
-    def pct(q: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(round(q * (len(latencies) - 1))))], 1)
 
+async def level(recognizer: ScheduledRecognizer, backend: Recording, service_pid: int, utterances: list[bytes],
+                n: int, seconds: float, vad: VadConfig) -> dict[str, Any]:
+    stats0 = backend.backend.stats()
+    backend.segments.clear()
+    me = os.getpid()
+    cpu0, svc0, t0 = cpu_seconds(me), cpu_seconds(service_pid), time.perf_counter()
+    results = await asyncio.gather(*(caller(recognizer, utterances, seconds, i, vad) for i in range(n)))
+    wall = time.perf_counter() - t0
+    cpu = cpu_seconds(me) - cpu0 + cpu_seconds(service_pid) - svc0
+    stats = backend.backend.stats()
+    latencies = [lat for r in results for lat in r["latencies"]]
+    p95 = pct(latencies, 0.95)
     return {
-        "calls": n,
+        "callers": n,
+        "segments": len(backend.segments),
         "finals": len(latencies),
-        "frames_dropped": dropped,
-        "eos_to_final_ms_p50": pct(0.5) if latencies else None,
-        "eos_to_final_ms_p95": pct(0.95) if latencies else None,
-        "cpu_pct_of_core_per_call": round(100 * cpu / wall / n, 1),
-        "ok": dropped == 0 and len(latencies) == n and max(latencies) <= LATENCY_BUDGET_MS,
+        "refused": stats["refused"] - stats0["refused"],
+        "unavailable": sum(r["unavailable"] for r in results),
+        "partials": sum(r["partials"] for r in results),
+        "frames_dropped": sum(r["dropped"] for r in results),
+        "eos_to_final_ms_p50": pct(latencies, 0.5),
+        "eos_to_final_ms_p95": p95,
+        "queue_wait_ms_p95": stats["wait_ms_p95"],
+        "cpu_pct_of_core_per_caller": round(100 * cpu / wall / n, 1),
+        "node_cpu_pct_of_all_cores": round(100 * cpu / wall / (os.cpu_count() or 1), 1),
+        "service_rss_mb": round(rss_mb(service_pid), 1),
+        "ok": p95 is not None and p95 <= TARGET_P95_MS and sum(r["dropped"] for r in results) == 0
+        and stats["refused"] == stats0["refused"],
+        "_segments": list(backend.segments),
     }
 
 
-def measure(engine: str, max_calls: int, vad: VadConfig) -> dict[str, object]:
-    base_rss = rss_mb()
-    recognizer = build_recognizer(AsrConfig(engine=engine, language=ENGINES[engine]))
-    model_mb = rss_mb() - base_rss
-    speech = telephone_path(SOUNDS / f"{PROMPT}.wav")
-    levels = []
-    capacity = 0
-    n = 1
-    while n <= max_calls:
-        before = rss_mb()
-        result = asyncio.run(level(recognizer, speech, n, vad))
-        result["rss_growth_mb_per_call"] = round(max(0.0, rss_mb() - before) / n, 1)
-        levels.append(result)
-        if result["ok"] and capacity == n - (1 if n <= 4 else 2):
-            capacity = n
-        elif n >= 4:  # past the first failure, and at least 1-4 calls shown for comparison
-            break
-        n = n + 1 if n < 4 else n + 2
-    return {"engine": engine, "language": ENGINES[engine], "model": recognizer.model,
-            "capacity_calls": capacity, "model_rss_mb": round(model_mb, 1), "levels": levels}
+def bare_peer(engine: str, segments: list[tuple[bytes, int]]) -> dict[str, Any]:
+    """The engine alone, in this process, decoding the same segments one after another."""
+    recognizer = build_recognizer(AsrConfig(engine=engine))
+    stream = recognizer.open_stream(segments[0][1] if segments else 16000)
+    times = []
+    cpu0 = time.process_time()
+    for pcm, _rate in segments:
+        t = time.perf_counter()
+        stream.finish(pcm)
+        times.append((time.perf_counter() - t) * 1000)
+    cpu = time.process_time() - cpu0
+    return {"segments": len(segments), "decode_ms_p50": pct(times, 0.5), "decode_ms_p95": pct(times, 0.95),
+            "cpu_s_per_segment": round(cpu / max(1, len(segments)), 3)}
+
+
+def start_service(engine: str, workdir: Path, decoders: int, partials: bool) -> tuple[subprocess.Popen[bytes], Settings]:
+    settings = Settings(data=workdir, flows=REPO / "flows")
+    settings = replace(settings, asr=replace(settings.asr, engine=engine, decoders=decoders, partials=partials))
+    settings_file = workdir / "settings.json"
+    settings_file.write_text(settings_to_json(settings))
+    log = (workdir / "asr-service.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "hotline.center.cli", "asr-service", "--settings-file",
+                             str(settings_file)], cwd=REPO, stdout=log, stderr=log)
+    RemoteBackend(service_socket(settings)).hello(retry_s=180.0)
+    return proc, settings
+
+
+def measure(engine: str, callers: list[int], seconds: float, decoders: int, utterances: list[bytes],
+            vad: VadConfig, peer_at: int, partials: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"asr-capacity-{engine}-") as tmp:
+        proc, settings = start_service(engine, Path(tmp), decoders, partials)
+        try:
+            backend = Recording(RemoteBackend(service_socket(settings)))
+            info = backend.backend.hello()
+            recognizer = ScheduledRecognizer(backend, "en", info["engine"], info["model"], bool(info["partials"]))
+            levels, peer = [], None
+            for n in callers:
+                result = asyncio.run(level(recognizer, backend, proc.pid, utterances, n, seconds, vad))
+                segments = result.pop("_segments")
+                levels.append(result)
+                if n == peer_at:
+                    peer = {"callers": n, **bare_peer(engine, segments)}
+                if engine == "whisper" and not result["ok"]:
+                    break  # every larger level only queues longer
+            capacity = max((lv["callers"] for lv in levels if lv["ok"]), default=0)
+            return {"engine": engine, "model": info["model"], "decoders": backend.backend.stats()["decoders"],
+                    "capacity_callers": capacity, "levels": levels, "bare_engine_peer": peer}
+        finally:
+            proc.terminate()
+            proc.wait(30)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--engines", default="whisper,vosk")
-    parser.add_argument("--max", type=int, default=16)
-    parser.add_argument("--hangover-ms", type=int, default=VadConfig().hangover_ms)
+    parser.add_argument("--engines", default="moonshine,whisper")
+    parser.add_argument("--callers", default="8,16,24,32")
+    parser.add_argument("--seconds", type=float, default=40.0, help="audio per caller at each level")
+    parser.add_argument("--decoders", type=int, default=0, help="service decoder threads (0: one per core)")
+    parser.add_argument("--utterances", type=int, default=120, help="human prompts the callers pick from")
+    parser.add_argument("--no-partials", action="store_true", help="finals only (asr.partials: false)")
     args = parser.parse_args()
-    if not (SOUNDS / f"{PROMPT}.wav").is_file():
+    if not SOUNDS.is_dir():
         print("install the Debian package asterisk-core-sounds-en-wav (make bench does)", file=sys.stderr)
         return 2
-    vad = VadConfig(hangover_ms=args.hangover_ms)
-    results = [measure(engine, args.max, vad) for engine in args.engines.split(",")]
-    print(json.dumps({"benchmark": "asr_capacity", "cpu_cores": os.cpu_count(),
-                      "latency_budget_ms": LATENCY_BUDGET_MS, "vad_hangover_ms": vad.hangover_ms,
-                      "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                      "results": results}, indent=2))
+    items = corpus(args.utterances)
+    utterances = [telephone_path(path) for _name, path, _ref in items]
+    callers = [int(n) for n in args.callers.split(",")]
+    vad = VadConfig()
+    peer_at = 24 if 24 in callers else callers[-1]
+    results = [measure(e, callers, args.seconds, args.decoders, utterances, vad, peer_at, not args.no_partials)
+               for e in args.engines.split(",")]
+    lengths = [len(u) / 32000 for u in utterances]
+    print(json.dumps({"benchmark": "asr_capacity", "cpu_cores": os.cpu_count(), "target_p95_ms": TARGET_P95_MS,
+                      "vad_hangover_ms": vad.hangover_ms, "talk_share": TALK_SHARE, "seconds_per_level": args.seconds,
+                      "partials": not args.no_partials,
+                      "utterances": len(utterances), "utterance_s_mean": round(sum(lengths) / len(lengths), 2),
+                      "utterance_s_max": round(max(lengths), 2), "results": results}, indent=2))
     return 0
 
 

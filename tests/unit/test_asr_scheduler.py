@@ -153,3 +153,17 @@ def test_a_failing_decode_reaches_its_caller_and_the_decoder_goes_on() -> None:
     assert s.submit(Job("b", "final", 1.0, lambda: "ok")).result(5.0) == "ok"
     assert s.stats()["failed"] == 1
     s.close()
+
+
+def test_a_partial_never_takes_the_fast_lane() -> None:
+    rec, s = Recorder(), Scheduler(SchedulerConfig(decoders=2, long_s=4.0, partial_wait_s=5.0))
+    gate = threading.Event()
+    s.submit(rec.job("partial-a", 3.0, gate, kind="partial", stream="a"))
+    wait_for(lambda: s.stats()["running"] == 1)
+    waiting = s.submit(rec.job("partial-b", 3.0, kind="partial", stream="b"))
+    threading.Event().wait(0.1)
+    assert s.stats()["running"] == 1  # the second decoder stays free for a final
+    assert s.submit(rec.job("short", 1.0)).result(5.0) == "short"
+    gate.set()
+    assert waiting.result(5.0) == "partial-b"
+    s.close()
