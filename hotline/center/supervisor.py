@@ -7,8 +7,10 @@ import asyncio
 import contextlib
 import functools
 import logging
+import multiprocessing
 import signal
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +30,14 @@ from hotline.center.postcall import PostCallTranscriber
 from hotline.center.processes import Child, ProcessError, wait_until
 from hotline.center.recognition import service_stats, uses_service
 from hotline.center.redis_server import EmbeddedRedis
-from hotline.center.settings import Settings, settings_to_json
+from hotline.center.settings import Settings, settings_from_json, settings_to_json
 from hotline.center.store import SqliteCallStore
 from hotline.center.ticket_reminders import TicketReminders
 from hotline.center.tickets import SqliteTicketStore
 from hotline.center.worker import flows_state_dir, prerender_prompts
 from hotline.ivr.lookups import DataSource, close_sources
 from hotline.ivr.prompts import PromptCache
-from hotline.ivr.registry import FlowRegistry
+from hotline.ivr.registry import ActiveFlows, FlowRegistry
 from hotline.telephony.sip.edge import KamailioEdge, sip_options_ping
 from hotline.telephony.sip.endpoint import MAX_CALLS_PER_PROCESS
 from hotline.web.app import AppState, create_app
@@ -61,6 +63,14 @@ async def prepare_accounts(agents: AgentDirectory, s: Settings) -> bool:
               + (f" --redis {s.redis}" if s.redis else "") + "\nthen start the server again.", file=sys.stderr)
         return False
     return True
+
+
+def render_static_prompts(settings_json: str) -> int:
+    """Render every static prompt of the active flows into the prompt cache (run in a child)."""
+    s = settings_from_json(settings_json)
+    flowset = ActiveFlows(flows_state_dir(s), s.flows).current()  # what the supervisor's scan activated
+    return asyncio.run(prerender_prompts(flowset, PromptCache(s.prompt_dir, rate=s.media_rate,
+                                                              natural=s.natural_voices)))
 
 
 async def _service_answers(settings: Settings) -> bool:
@@ -99,7 +109,9 @@ class Supervisor:
             return 2
         flowset = registry.flowset()
         vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
-        await prerender_prompts(flowset, PromptCache(s.prompt_dir, rate=s.media_rate, natural=s.natural_voices))
+        # in a child process: the voice models (Piper: ~240 MB) are then never resident here
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            await asyncio.get_running_loop().run_in_executor(pool, render_static_prompts, settings_to_json(s))
         engine = resolve_engine(s.asr)
         store = SqliteCallStore(s.data / "calls.db")
         # nothing of ours runs on this data directory yet: calls still `live` died with a previous run
