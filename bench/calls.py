@@ -2,9 +2,10 @@
 
 Starts `hotline serve`, places N simultaneous SIPp calls (each speaks one sentence, then holds),
 and prints JSON: calls answered and completed, frames dropped, CPU per call (all server
-processes), end-of-speech -> final transcript latency p50/p95 (from the transcript.final events).
+processes), end-of-speech -> final transcript latency p50/p95 (from the transcript.final events),
+and the node's memory at the end of the calls (RSS and PSS summed over every server process).
 
-    python -m bench.calls [--calls 1,20] [--seconds 20] [--engines whisper,vosk]
+    python -m bench.calls [--calls 8,16,24,32] [--seconds 20] [--engines moonshine,whisper,vosk]
 
 Each (engine, number of calls) pair runs on a freshly started server.
 """
@@ -22,13 +23,14 @@ from pathlib import Path
 import redis
 
 from tests.conftest import synthesize
-from tests.support.procs import tree_cpu_seconds
+from tests.support.procs import tree_cpu_seconds, tree_memory_mb
 from tests.support.rtp_pcap import Clip, build_pcap, read_wav_8k
 from tests.support.server import ServerProcess
 from tests.support.sipp import fill_scenario, run_sipp
 
 ENGINES = {
-    # engine: (language, sentence, espeak voice)
+    # engine: (language, sentence, voice: Piper's for English, espeak-ng's for Korean)
+    "moonshine": ("en", "I want to track my parcel", "en-us"),
     "whisper": ("en", "I want to track my parcel", "en-us"),
     "vosk": ("ko", "안녕하세요 택배 배송 조회를 하고 싶습니다", "ko"),
 }
@@ -46,7 +48,7 @@ def run_engine(engine: str, calls: int, seconds: int, workdir: Path) -> dict[str
     wav = synthesize(sentence, workdir / f"{engine}.wav", voice=voice)
     pcap = workdir / f"{engine}.pcap"
     build_pcap(pcap, seconds - 1, [Clip(3.0, read_wav_8k(wav))], [])
-    workers = max(1, -(-calls // 4))
+    workers = max(6, -(-calls // 4))  # the default node, more workers only where 24 calls do not fit
     # the demo flow's menus are English: with the Korean model, menu grammars would hold no known
     # word, so the Vosk run listens openly (the cost of open-vocabulary decoding is what we measure)
     server = ServerProcess(workdir / f"serve-{engine}", workers=workers,
@@ -70,6 +72,7 @@ def run_engine(engine: str, calls: int, seconds: int, workdir: Path) -> dict[str
             time.sleep(1.0)
         cpu = tree_cpu_seconds(server.proc.pid) - cpu0
         wall = time.monotonic() - t0
+        memory = tree_memory_mb(server.proc.pid)
         client = redis.Redis(unix_socket_path=str(server.data / "redis" / "redis.sock"))
         latencies = [json.loads(fields[b"data"])["latency_ms"]
                      for _, fields in client.xrange("hotline:events")
@@ -97,15 +100,17 @@ def run_engine(engine: str, calls: int, seconds: int, workdir: Path) -> dict[str
         "server_idle_cpu_pct": round(100 * idle_cpu, 1),
         "cpu_pct_of_core_per_call": round(100 * max(0.0, cpu - idle_cpu * wall) / max(call_seconds, 1e-9), 2),
         "cpu_seconds_total": round(cpu, 1),
+        "node_rss_mb": memory["rss_mb"],
+        "node_pss_mb": memory["pss_mb"],
         "wall_seconds": round(wall, 1),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", default="1,20", help="comma-separated numbers of simultaneous calls")
+    parser.add_argument("--calls", default="8,16,24,32", help="comma-separated numbers of simultaneous calls")
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--engines", default="whisper,vosk")
+    parser.add_argument("--engines", default="moonshine,whisper")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:

@@ -37,3 +37,19 @@ def tree_cpu_seconds(pid: int) -> float:
     """utime + stime of `pid` and all its descendants."""
     stats = _stats()
     return sum((int(stats[p][11]) + int(stats[p][12])) / _TICK for p in descendants(pid, stats) if p in stats)
+
+
+def tree_memory_mb(pid: int) -> dict[str, float]:
+    """RSS and PSS of `pid` and its descendants, in MB. RSS counts shared pages (libraries, the
+    Python runtime) once per process; PSS shares them out, so its sum is the tree's real footprint."""
+    totals = {"rss_mb": 0.0, "pss_mb": 0.0}
+    for p in descendants(pid):
+        try:
+            text = Path(f"/proc/{p}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key in ("Rss", "Pss"):
+                totals[f"{key.lower()}_mb"] += int(value.split()[0]) / 1024
+    return {k: round(v, 1) for k, v in totals.items()}
