@@ -17,6 +17,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.conftest import synthesize
 from tests.e2e.test_browser_caller import CHROMIUM_FLAGS
+from tests.e2e.test_sip_call import wait_for_call
 from tests.support.browser import log_in
 from tests.support.rtp_pcap import Clip, Digit, build_pcap, g711_rms_dbfs, read_rtp, read_wav_8k
 from tests.support.server import REPO, ServerProcess, auth
@@ -204,6 +205,8 @@ def test_agent_holds_then_transfers_the_caller_to_another_agent(desk_server: Ser
     thread.join(150)
     assert result["run"].returncode == 0, result["run"].errors()
     record = next(c for c in desk_server.admin_get("/api/calls", limit=5) if c.get("agent") == "bob")
+    # the record is final once the worker has closed the call (its last segments recognised)
+    record = wait_for_call(desk_server, lambda c: c["id"] == record["id"] and c["status"] == "completed")
     record = desk_server.admin_get(f"/api/calls/{record['id']}")
     assert [(t.get("result"), t.get("agent")) for t in record["transfers"]] == [("answered", "chen"),
                                                                                 ("answered", "bob")]
