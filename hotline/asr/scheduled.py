@@ -119,7 +119,7 @@ class ScheduledStream:
                 if hyp.text and hyp.text != self._last_text:
                     self._last_text = hyp.text
                     result = hyp
-        if (self._partial is None and self._bytes >= PARTIAL_MIN_S * bps
+        if (self._rec.streaming and self._partial is None and self._bytes >= PARTIAL_MIN_S * bps
                 and self._bytes - self._asked_at >= PARTIAL_EVERY_S * bps):
             self._asked_at = self._bytes
             self._partial = self._rec.backend.partial(self._id, b"".join(self._audio), self._rate, self._language)
