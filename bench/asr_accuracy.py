@@ -14,7 +14,7 @@ Per engine it also reports the CPU time of recognition (process CPU seconds spen
 recogniser's final decode, per prompt and per second of prompt audio) and the longest run of a
 repeated word n-gram in any hypothesis (a decoder stuck in a loop shows up there).
 
-    python -m bench.asr_accuracy [--limit 120] [--engines whisper,moonshine,vosk] [--vosk-model PATH]
+    python -m bench.asr_accuracy [--limit 120] [--engines whisper,moonshine,auto,vosk] [--vosk-model PATH]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from hotline.asr.factory import AsrConfig, build_recognizer
 from hotline.asr.moonshine_engine import tail_repeat
 from hotline.asr.pipeline import SpeechPipeline
 from hotline.asr.recognizer import Hypothesis, ModelNotFound, Recognizer, RecognizerStream
+from hotline.asr.scheduled import in_process_recognizer
 from hotline.telephony.frames import FRAME_BYTES, AudioFrame
 from tests.support.g711 import ulaw_decode, ulaw_encode
 
@@ -177,7 +178,10 @@ async def recognise(recognizer: Recognizer, pcm: bytes) -> str:
 
 def measure(engine: str, items: list[tuple[str, Path, str]], vosk_model: str | None) -> dict[str, object]:
     try:
-        recognizer = build_recognizer(AsrConfig(engine=engine, language="en", vosk_model=vosk_model))
+        if engine == "auto":  # what a node runs: Moonshine, and Whisper for the segments it loops on
+            recognizer = in_process_recognizer(AsrConfig(engine="auto", language="en"))
+        else:
+            recognizer = build_recognizer(AsrConfig(engine=engine, language="en", vosk_model=vosk_model))
     except ModelNotFound as exc:
         return {"engine": engine, "measured": False,
                 "reason": f"{exc}: no English Vosk model is obtainable here; pass --vosk-model PATH"}
@@ -218,6 +222,8 @@ def measure(engine: str, items: list[tuple[str, Path, str]], vosk_model: str | N
         "empty_hypotheses": sum(1 for w in worst if not w[3]),
         # Moonshine's decoding guards: loops cut short, empty first steps overruled
         "loops_cut": getattr(recognizer, "loops_cut", None),
+        "whisper_fallbacks": engines.fallbacks if (engines := getattr(getattr(recognizer, "backend", None),
+                                                                    "engines", None)) else None,
         "first_eos_overruled": getattr(recognizer, "first_eos_overruled", None),
         "longest_repeat": {"words": repeat[0][0], "n": repeat[0][1], "repeats": repeat[0][2],
                            "prompt": repeat[1], "hyp": repeat[2]},
@@ -228,7 +234,8 @@ def measure(engine: str, items: list[tuple[str, Path, str]], vosk_model: str | N
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=120)
-    parser.add_argument("--engines", default="whisper,moonshine,vosk")
+    parser.add_argument("--engines", default="whisper,moonshine,auto,vosk",
+                        help="engines; auto = the node's path (Moonshine with the Whisper fallback)")
     parser.add_argument("--vosk-model", help="an English Vosk model directory")
     args = parser.parse_args()
     if not TRANSCRIPTS.is_file() or not SOUNDS.is_dir():
