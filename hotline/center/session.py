@@ -170,6 +170,7 @@ class CallSession:
                     leg.hangup_call()
         finally:
             leg.hangup_call()
+            hung_up_at = time.time()  # the call's end, however long its last words take to recognise
             for timer in self._timers:
                 timer.cancel()
             await self._after_hangup()
@@ -182,7 +183,7 @@ class CallSession:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             recorder.close()
-            rec.ended_at = time.time()
+            rec.ended_at = hung_up_at
             rec.status = "completed"
             rec.end_reason = leg.disconnect_reason or "hangup"
             agent = self.agents.leg
@@ -231,16 +232,7 @@ class CallSession:
         loop = asyncio.get_running_loop()
         for action in actions:
             if isinstance(action, Play):
-                try:
-                    if action.file:
-                        pcm = await self.deps.prompts.get_file(action.file)
-                    else:
-                        pcm = await self.deps.prompts.get(action.text, action.voice)
-                except PromptError:
-                    log.exception("prompt unavailable", extra={"call": self.record.id})
-                    self._inbox.put_nowait(PromptDone(action.prompt_id, False))
-                    continue
-                self.leg.play(action.prompt_id, pcm)
+                await self._play(action)
             elif isinstance(action, StopPlayback):
                 self.leg.stop_playback()
             elif isinstance(action, StartTimer):
@@ -256,6 +248,10 @@ class CallSession:
                 if phrases != self._listening and self._pipeline is not None:
                     self._listening = phrases
                     self._pipeline.set_phrases(phrases)
+                if self._pipeline is not None:  # a short answer ends at a short pause: the IVR answers sooner
+                    vad = self.deps.vad
+                    self._pipeline.set_hangover({"short": vad.short_hangover_ms, "open": vad.open_hangover_ms}
+                                                .get(action.answer, vad.hangover_ms))
             elif isinstance(action, Lookup):
                 self.spawn(self._lookup(action))
             elif isinstance(action, CreateTicket):
@@ -279,6 +275,38 @@ class CallSession:
             self.record.ivr_path = list(self.engine.path)
             self.record.variables = self._stored_variables()
             self.deps.store.save(self.record)
+
+    async def _play(self, action: Play) -> None:
+        """Start the prompt once its first part is rendered: a prompt with variables that is not
+        cached plays its first sentence while the others are rendered (`_play_rest`)."""
+        prompts = self.deps.prompts
+        rest: list[str] = []
+        try:
+            if action.file:
+                pcm = await prompts.get_file(action.file)
+            else:
+                first, *rest = prompts.pieces(action.text, action.voice)
+                pcm = await prompts.get(first, action.voice)
+        except PromptError:
+            log.exception("prompt unavailable", extra={"call": self.record.id})
+            self._inbox.put_nowait(PromptDone(action.prompt_id, False))
+            return
+        if rest:
+            self.leg.playout.hold_open(action.prompt_id)
+        self.leg.play(action.prompt_id, pcm)
+        if rest:
+            self.spawn(self._play_rest(action.prompt_id, rest, action.voice))
+
+    async def _play_rest(self, prompt_id: str, pieces: list[str], voice: str) -> None:
+        playout = self.leg.playout
+        try:
+            for piece in pieces:
+                if not playout.append(prompt_id, await self.deps.prompts.get(piece, voice)):
+                    return  # stopped (barge-in, hang-up): the rest is not wanted
+        except PromptError:
+            log.exception("prompt unavailable", extra={"call": self.record.id})
+        finally:
+            playout.finish(prompt_id)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

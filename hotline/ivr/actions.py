@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 # --- events in -------------------------------------------------------------------------------
 
@@ -112,11 +112,16 @@ class Hangup:
 
 @dataclass(frozen=True)
 class Listen:
-    """Recognise only these phrases (grammar mode) from now on; None: open vocabulary."""
+    """Recognise only these phrases (grammar mode) from now on; None: open vocabulary.
+
+    `answer` is what the caller is expected to say, for endpointing: "short" (a menu phrase,
+    digits, yes or no: the utterance may end at a short pause), "open" (an answer in the caller's
+    own words: a longer pause), "" (nothing in particular)."""
 
     phrases: tuple[str, ...] | None
     language: str = "en"
     strict: bool = True  # False: the phrases are only hints (a recogniser with a grammar ignores them)
+    answer: Literal["", "short", "open"] = ""
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ class IvrEngine:
         self._op = 0
         self._failures = 0
         self._digits = ""
+        self._spoken = False  # the digits so far were said, not keyed (a pause cut the number)
         self._pending = ""  # gathered value awaiting confirmation
         self._typeahead: list[str] = []
         self._recording = ""
@@ -205,6 +206,7 @@ class IvrEngine:
         self._node = node
         self._failures = 0
         self._digits = ""
+        self._spoken = False
         self._pending = ""
         self._timer += 1  # timers of the previous node are stale now
         self._playing = None
@@ -264,17 +266,23 @@ class IvrEngine:
         return None
 
     def _listen(self, node: Node) -> Listen:
+        """What the recogniser should expect at `node`, and how long an answer may be (a menu
+        phrase or digits end at a short pause, an answer in the caller's words at a longer one)."""
         lang = self.language
-        if node.type == "menu" and node.grammar and not self.keypad_only:
-            phrases = [p for c in node.choices for p in c.phrases_for(lang)]
-            if node.use_global:
-                phrases += [p for c in self.flow.global_choices for p in c.phrases_for(lang)]
-            return Listen(tuple(dict.fromkeys(phrases)) or None, lang)
-        if node.type == "gather" and node.speech and not self.keypad_only:
-            return Listen(_DIGIT_WORDS.get(lang), lang)
-        if node.type == "ask" and not self.keypad_only:  # open answers: the examples only bias Whisper
+        if self.keypad_only:
+            return Listen(None, lang)
+        if node.type == "menu":
+            phrases: list[str] = []
+            if node.grammar:
+                phrases = [p for c in node.choices for p in c.phrases_for(lang)]
+                if node.use_global:
+                    phrases += [p for c in self.flow.global_choices for p in c.phrases_for(lang)]
+            return Listen(tuple(dict.fromkeys(phrases)) or None, lang, answer="short")
+        if node.type == "gather" and node.speech:
+            return Listen(_DIGIT_WORDS.get(lang), lang, answer="short")
+        if node.type == "ask":  # open answers: the examples only bias Whisper
             examples = tuple(dict.fromkeys(p for c in node.choices for p in c.phrases_for(lang)))
-            return Listen(examples or None, lang, strict=False)
+            return Listen(examples or None, lang, strict=False, answer="open")
         return Listen(None, lang)
 
     def _ticket_fields(self, node: Node) -> dict[str, str]:
@@ -418,9 +426,15 @@ class IvrEngine:
                     return [*self._interrupt(node), *self._choose(node, choice)]
             return [*self._interrupt(node), *self._retry(node, "no_match")]
         if node.type == "gather" and node.speech:
-            digits = spoken_digits(text, lang)
+            heard = spoken_digits(text, lang)
+            digits = self._digits + heard if self._spoken else heard
             if node.min_digits <= len(digits) <= node.max_digits:
                 return [*self._interrupt(node), *self._gathered(node, digits, spoken=True)]
+            if 0 < len(digits) < node.min_digits:
+                # a pause between groups of digits ended the utterance (short answers end at short
+                # pauses): keep them and wait for the rest, as for keys
+                self._digits, self._spoken = digits, True
+                return [*self._interrupt(node), self._arm(node.inter_digit_ms)]
             return [*self._interrupt(node), *self._retry(node, "no_match")]
         return []
 
@@ -451,7 +465,8 @@ class IvrEngine:
             self._timer += 1
             self.variables[node.var] = value  # so the confirmation prompt can read it back
             self._wait = "prompt"
-            return [Listen(_CONFIRM_YES_NO.get(self.language), self.language), self._say(node.confirm, True)]
+            return [Listen(_CONFIRM_YES_NO.get(self.language), self.language, answer="short"),
+                    self._say(node.confirm, True)]
         self.variables[node.var] = value
         assert node.next is not None
         return self._enter(node.next)
@@ -470,11 +485,12 @@ class IvrEngine:
             return self._retry(node, "no_input")
         if node.type == "gather" and len(self._digits) >= node.min_digits:
             return self._gathered(node, self._digits)
-        return self._retry(node, "no_input")
+        return self._retry(node, "no_match" if self._spoken else "no_input")
 
     def _retry(self, node: Node, kind: str) -> list[IvrAction]:
         self._failures += 1
         self._digits = ""
+        self._spoken = False
         self._pending = ""
         self._timer += 1
         self.variables[f"{node.id}.failures"] = str(self._failures)

@@ -1,6 +1,11 @@
 """Prompt audio: text spoken by Piper (natural English, `hotline.ivr.piper_voice`) or espeak-ng
 (Chinese, and the fallback), or recorded files, converted to the bridge rate and cached as WAV by
-text and voice."""
+text and voice.
+
+A prompt with variables is rendered while the caller waits, so one that is not cached yet is
+rendered sentence by sentence (`pieces`): the first sentence can play while the next ones are
+rendered. Static prompts are rendered whole at start-up and stay whole.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import re
 import wave
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,6 +26,27 @@ log = logging.getLogger(__name__)
 
 class PromptError(Exception):
     retryable = False
+
+
+# a sentence ends at . ! ? (then a space and a capital or a digit, so "e.g. this" and "3.5" stay
+# whole) or at Chinese 。！？; titles such as "Mr." do not end one
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(]?[A-Z0-9])|(?<=[。！？])\s*(?=\S)")
+_TITLES = ("Mr.", "Mrs.", "Ms.", "Dr.", "St.", "No.", "Mt.", "Jr.", "Sr.")
+
+
+def split_sentences(text: str) -> list[str]:
+    """`text` in sentences, in order; joined by single spaces they give `text` back (apart from
+    whitespace)."""
+    parts: list[str] = []
+    for piece in _SENTENCE_END.split(text.strip()):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if parts and parts[-1].endswith(_TITLES):
+            parts[-1] = f"{parts[-1]} {piece}"
+        else:
+            parts.append(piece)
+    return parts
 
 
 def read_wav_pcm(path: Path, rate: int = SAMPLE_RATE) -> bytes:
@@ -48,9 +75,21 @@ class PromptCache:
         key = hashlib.sha256(f"{label}|{self.speed}|{self.rate}|{text}".encode()).hexdigest()[:24]
         return self.directory / f"{key}.wav"
 
+    def cached(self, text: str, voice: str | None = None) -> bool:
+        path = self.path_for(text, voice)
+        return path.name in self._memory or path.is_file()
+
+    def pieces(self, text: str, voice: str | None = None) -> list[str]:
+        """The texts to render and play one after another for `text`: itself when it is cached
+        (static prompts are rendered at start-up) or one sentence long, else its sentences."""
+        if self.cached(text, voice):
+            return [text]
+        return split_sentences(text) or [text]
+
     async def get(self, text: str, voice: str | None = None) -> bytes:
         engine, name = resolve_voice(voice or self.voice, self.natural)
         if engine == "piper":
+            shared_voices().preload(name)
             return await self._cached(self.path_for(text, voice), lambda path: self._render_piper(text, name, path))
         return await self._cached(self.path_for(text, voice), lambda path: self._render(text, name, path))
 
@@ -92,15 +131,20 @@ class PromptCache:
     async def _render_piper(self, text: str, model: str, path: Path) -> None:
         """Piper's natural voice; espeak-ng when Piper fails (the caller hears a robot, not silence)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        raw = path.with_suffix(f".{os.getpid()}.piper.wav")
+        tmp = path.with_suffix(f".{os.getpid()}.piper.wav")
         try:
-            await asyncio.to_thread(shared_voices().synthesize_wav, text, model, raw)
-            await self._convert(raw, path)
+            pcm = await asyncio.to_thread(shared_voices().synthesize_pcm, text, model, self.rate)
+            with wave.open(str(tmp), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(self.rate)
+                w.writeframes(pcm)
+            tmp.replace(path)
         except Exception as exc:  # noqa: BLE001 (any Piper failure falls back to espeak-ng)
             log.warning("Piper failed, espeak-ng speaks this prompt", extra={"error": type(exc).__name__})
             await self._render(text, "en-us", path)
         finally:
-            raw.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
 
     async def _render(self, text: str, voice: str, path: Path) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -208,6 +208,9 @@ _EN_TENS = {
     "seventy": "7", "eighty": "8", "ninety": "9",
 }  # fmt: skip
 _EN_OH = frozenset({"oh", "o"})
+# what a recogniser writes for a digit it took for another word ("four one one" -> "for one one");
+# digits only next to a digit, like "oh" (a false digit never makes a Luhn-valid card on its own)
+_EN_HOMOPHONES = {"for": "4", "fore": "4", "to": "2", "too": "2", "ate": "8", "won": "1"}
 _EN_REPEAT = {"double": 2, "triple": 3, "treble": 3}
 _ZH_DIGITS = {
     "零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6",
@@ -333,7 +336,7 @@ def _items(work: str) -> list[tuple[str, _Item | None]]:
                     i = j + 1
                 else:
                     out.append(("break", None, s, e))
-            elif val in _EN_OH:
+            elif val in _EN_OH or val in _EN_HOMOPHONES:
                 out.append(("oh", None, s, e))
             elif val in _LEAD_WORDS:
                 out.append(("lead", None, s, e))
@@ -360,7 +363,7 @@ def _resolve_ohs(out: list[tuple[str, _Item | None, int, int]], work: str) -> No
         changed = False
         for k, (kind, _, s, e) in enumerate(out):
             if kind == "oh" and "item" in (neighbour(k, -1), neighbour(k, 1)):
-                out[k] = ("item", _Item("0", s, e), s, e)
+                out[k] = ("item", _Item(_EN_HOMOPHONES.get(work[s:e], "0"), s, e), s, e)
                 changed = True
     for k, (kind, _, s, e) in enumerate(out):
         if kind == "oh":

@@ -40,7 +40,7 @@ def test_caller_speaks_and_keys_digits(server: ServerProcess, track_parcel_wav: 
     text = " ".join(s["text"] for s in record["transcript"]).lower()
     assert "track" in text and "parcel" in text, record["transcript"]
     seg = record["transcript"][0]
-    assert seg["speaker"] == "caller" and seg["engine"] == "whisper"
+    assert seg["speaker"] == "caller" and seg["engine"] == "moonshine"
     assert 2500 <= seg["start_ms"] < seg["end_ms"] <= 7000, seg  # the speech was sent from 3.0 s to ~5.2 s
     assert record["end_reason"] == "local_hangup"  # the IVR hung up after the read-back
     assert record["frames_dropped"] == 0 and record["frames_received"] > 1000

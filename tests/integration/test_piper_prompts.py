@@ -66,10 +66,10 @@ async def test_demo_prompts_in_piper_s_voice_are_heard_through_g711(tmp_path: Pa
 async def test_piper_failure_falls_back_to_espeak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from hotline.ivr import piper_voice
 
-    def broken(self: object, text: str, name: str, out: Path) -> None:
+    def broken(self: object, text: str, name: str, rate: int) -> bytes:
         raise piper_voice.PiperUnavailable("model file damaged")
 
-    monkeypatch.setattr(piper_voice.PiperVoices, "synthesize_wav", broken)
+    monkeypatch.setattr(piper_voice.PiperVoices, "synthesize_pcm", broken)
     cache = PromptCache(tmp_path / "prompts", rate=8000)
     pcm = await cache.get("Thank you for calling.", "en-us")
     assert len(pcm) > 8000  # espeak-ng spoke it: over half a second of audio, not silence

@@ -142,7 +142,7 @@ def test_menu_with_grammar_off_listens_openly(tmp_path: Path) -> None:
     flow = tmp_path / "f.yaml"
     flow.write_text("start: m\nnodes:\n  m:\n    type: menu\n    grammar: false\n    prompt: p\n"
                     "    options:\n      - {key: '1', say: [yes], next: m}\n")
-    assert Listen(None, "en") in IvrEngine(load_flow(flow)).start()
+    assert Listen(None, "en", answer="short") in IvrEngine(load_flow(flow)).start()  # no grammar, a short answer
 
 
 def test_overloaded_recognition_falls_back_to_keypad_and_tells_the_caller() -> None:

@@ -88,6 +88,8 @@ def test_not_cards(redactor: Redactor, text: str) -> None:
         "4111111111111111111",  # a digit too many three times over (heard in a real Whisper run)
         "411111111111111",  # one digit dropped (also heard)
         "41111111111111",  # two dropped (also heard)
+        "for one one one one one one one one one one one one one one one",  # Moonshine's "four"
+        "four one one one, won one one one, one one one one, one one one one",
     ],
 )
 def test_misheard_card_numbers_are_redacted_too(redactor: Redactor, text: str) -> None:
