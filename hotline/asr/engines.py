@@ -26,6 +26,20 @@ DIGIT_WORDS = frozenset({"zero", "oh", "one", "two", "three", "four", "five", "s
 # digits to fill it ("seven seven six three one seven" -> "776-317-2022"): 2 of 16 digit strings
 # in Piper's voice at 8 kHz. Where digits are expected, such a text goes to Whisper (digit prompt).
 PHONE_NUMBER = re.compile(r"\b\d{3}-\d{3}-\d{4}\b")
+# It also drops or merges digits of a long run of one repeated digit ("four one one one ... one" came
+# back as "for 1" and as sixteen ones): five or more alike in a row go to Whisper too.
+_DIGIT_OF = {w: str(i) for i, w in enumerate(("zero", "one", "two", "three", "four", "five", "six", "seven",
+                                               "eight", "nine"))} | {"oh": "0"}
+REPEATED_DIGIT = re.compile(r"(\d)\1{4,}")
+
+
+def doubtful_digits(text: str) -> bool:
+    """Whether a Moonshine text where digits are expected looks like one of its digit failures."""
+    if PHONE_NUMBER.search(text):
+        return True
+    digits = "".join(_DIGIT_OF.get(w, w) for w in re.findall(r"[a-z]+|\d", text.lower()) if
+                     w.isdigit() or w in _DIGIT_OF)
+    return REPEATED_DIGIT.search(digits) is not None
 
 
 def base_language(language: str) -> str:
@@ -96,7 +110,7 @@ class EngineSet:
             assert isinstance(moonshine, MoonshineRecognizer)
             text, suspect = moonshine.transcribe_checked(pcm, rate)
             digits_expected = phrases is not None and len(phrases) > 0 and set(phrases) <= DIGIT_WORDS
-            suspect = suspect or (digits_expected and PHONE_NUMBER.search(text) is not None)
+            suspect = suspect or (digits_expected and doubtful_digits(text))
             if not suspect or not self.cfg.fallback:
                 return Hypothesis(text, engine="moonshine")
             self.fallbacks += 1

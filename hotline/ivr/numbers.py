@@ -68,14 +68,26 @@ def _en_zero_ohs(tokens: list[str]) -> set[int]:
 
 
 # Words a recogniser writes for a spoken digit it took for another word ("nine for one seven",
-# "one to three"): read as that digit only between two digits, where nothing else makes sense.
+# "my number is for one one one"): read as that digit between two digits, or before a run of at
+# least three, where nothing else makes sense.
 _EN_HOMOPHONES = {"for": "4", "fore": "4", "to": "2", "too": "2", "ate": "8", "won": "1"}
 
 
 def _en_homophone_digits(tokens: list[str]) -> list[str]:
-    return [_EN_HOMOPHONES[tok] if tok in _EN_HOMOPHONES and 0 < i < len(tokens) - 1
-            and _en_digitish(tokens[i - 1]) and _en_digitish(tokens[i + 1]) else tok
-            for i, tok in enumerate(tokens)]
+    def digit_run(start: int) -> int:
+        """How many digits the digit tokens from `start` on say ("1111" says four)."""
+        n, i = 0, start
+        while i < len(tokens) and _en_digitish(tokens[i]):
+            n += len(tokens[i]) if tokens[i].isdigit() else 1
+            i += 1
+        return n
+
+    out = list(tokens)
+    for i, tok in enumerate(tokens):
+        if tok in _EN_HOMOPHONES and digit_run(i + 1) and (
+                (i > 0 and _en_digitish(tokens[i - 1])) or digit_run(i + 1) >= 3):
+            out[i] = _EN_HOMOPHONES[tok]
+    return out
 
 
 # Reads English number words into groups: each group is a digit string ("7", "23", "105").

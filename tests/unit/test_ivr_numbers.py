@@ -29,6 +29,8 @@ from hotline.ivr.numbers import spoken_digits, spoken_number, yes_no
         ("nineteen", "19"),
         ("Nine for one, seven.", "9417"),  # Moonshine's spelling of "nine four one seven"
         ("one to three", "123"),
+        ("my card is for one one one", "4111"),
+        ("My card number is for 1111111111111111", "41111111111111111"),
         ("nineteen eighty four", "1984"),
         ("twenty twenty", "2020"),
         ("two thousand and twenty six", "2026"),
