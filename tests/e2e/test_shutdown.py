@@ -44,7 +44,7 @@ def test_sigterm_hangs_up_live_call_and_saves_it(tmp_path: Path, track_parcel_wa
     assert record is not None
     assert record["status"] == "completed" and record["end_reason"] == "local_hangup"
     assert record["ended_at"] is not None
-    assert any("track" in s["text"].lower() for s in record["transcript"])
+    assert any("parcel" in s["text"].lower() for s in record["transcript"])
     # the embedded redis and kamailio are gone too
     assert subprocess.run(["pgrep", "-f", str(tmp_path / "serve")], capture_output=True).stdout == b""
 
@@ -93,7 +93,7 @@ def test_kill9_keeps_saved_segments_and_marks_call_interrupted(tmp_path: Path, t
         record = restarted.admin_get(f"/api/calls/{call_id}")
         assert record["status"] == "interrupted"
         assert record["transcript"][:3] == before, record  # the three final segments survived
-        assert any("track" in s["text"].lower() for s in record["transcript"]), record
+        assert any("parcel" in s["text"].lower() for s in record["transcript"]), record
         token = restarted.login("quinn", "quinn-demo")  # and the archive's search finds the call
         found = restarted.get("/api/qa/calls", text="parcel", token=token)
         assert call_id in [c["id"] for c in found], found
