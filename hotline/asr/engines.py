@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from hotline.asr.factory import AsrConfig, resolve_engine
 from hotline.asr.models import vosk_model_path
 from hotline.asr.recognizer import Hypothesis, Recognizer
+from hotline.asr.whisper_engine import DIGIT_WORDS
 
 log = logging.getLogger(__name__)
 
-DIGIT_WORDS = frozenset({"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"})
 # Moonshine sometimes writes a spoken digit string as a North American phone number and invents
 # digits to fill it ("seven seven six three one seven" -> "776-317-2022"): 2 of 16 digit strings
 # in Piper's voice at 8 kHz. Where digits are expected, such a text goes to Whisper (digit prompt).
@@ -40,6 +40,11 @@ def doubtful_digits(text: str) -> bool:
     digits = "".join(_DIGIT_OF.get(w, w) for w in re.findall(r"[a-z]+|\d", text.lower()) if
                      w.isdigit() or w in _DIGIT_OF)
     return REPEATED_DIGIT.search(digits) is not None
+
+
+def model_name(engine: str, cfg: AsrConfig) -> str:
+    """The model an engine runs, as /api/health names it."""
+    return {"whisper": "whisper-base", "moonshine": "moonshine-base-en-int8"}.get(engine) or (cfg.vosk_model or cfg.language)
 
 
 def base_language(language: str) -> str:
@@ -68,8 +73,7 @@ class EngineSet:
         return self.engine_for(self.cfg.language)
 
     def model_of(self, engine: str) -> str:
-        return {"whisper": "whisper-base", "moonshine": "moonshine-base-en-int8"}.get(engine) or \
-            (self.cfg.vosk_model or self.cfg.language)
+        return model_name(engine, self.cfg)
 
     def load(self, language: str) -> Recognizer:
         """The engine for `language`, loaded now (the service warms its primary engine at start)."""

@@ -30,7 +30,7 @@ def _resample_to_16k(samples: np.ndarray, rate: int) -> np.ndarray:
     return np.concatenate(chunks) if chunks else samples[:0]
 
 
-_DIGIT_WORDS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+DIGIT_WORDS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                 "零", "一", "二", "三", "四", "五", "六", "七", "八", "九"}
 
 
@@ -93,7 +93,7 @@ class WhisperRecognizer:
             return self._prompt if language == self.language else None
         if set(phrases) <= _YES_NO:
             return "是不是？" if language.startswith("zh") else "Yes or no?"
-        if set(phrases) <= _DIGIT_WORDS:
+        if set(phrases) <= DIGIT_WORDS:
             return "0 1 2 3 4 5 6 7 8 9"
         return f"Vocabulary: {', '.join(phrases)}."
 

@@ -17,6 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 import uvicorn
 
+from hotline.asr.engines import model_name
 from hotline.asr.factory import resolve_engine
 from hotline.asr.models import whisper_model_path
 from hotline.asr.whisper_engine import WhisperRecognizer
@@ -194,7 +195,7 @@ class Supervisor:
             reminders = TicketReminders(tickets, agents, client, publisher.publish)
             background.append(asyncio.create_task(reminders.run(), name="ticket-reminders"))
             app = create_app(AppState(store, client, s.sip, edge.listening, engine,
-                                      {"whisper": "whisper-base", "moonshine": "moonshine-base-en-int8"}.get(engine) or s.asr.vosk_model or s.asr.language,
+                                      model_name(engine, s.asr),
                                       s.data, registry, tickets, agents, acd,
                                       call_events, crm, self.knowledge, assist,
                                       s.qa_rubric if s.qa_rubric.is_file() else None, auth=s.auth,

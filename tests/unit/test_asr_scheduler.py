@@ -74,11 +74,17 @@ def test_fast_lane_keeps_one_decoder_for_short_answers() -> None:
     s.close()
 
 
-def test_a_long_segment_is_delayed_never_starved() -> None:
+def clocked(config: SchedulerConfig) -> tuple[Scheduler, Recorder, list[float], threading.Event]:
+    """A scheduler on a hand-moved clock (`now[0]`), its one decoder blocked until the gate is set."""
     now = [0.0]
     rec = Recorder()
-    s = Scheduler(SchedulerConfig(decoders=1, aging=2.0), clock=lambda: now[0])
+    s = Scheduler(config, clock=lambda: now[0])
     gate, _ = blocked(s, rec)
+    return s, rec, now, gate
+
+
+def test_a_long_segment_is_delayed_never_starved() -> None:
+    s, rec, now, gate = clocked(SchedulerConfig(decoders=1, aging=2.0))
     old = s.submit(rec.job("old-long", 10.0))
     now[0] = 6.0  # waited 6 s: priority 10 - 12 = -2, better than a fresh 1 s answer
     fresh = s.submit(rec.job("fresh-short", 1.0))
@@ -128,10 +134,7 @@ def test_a_final_cancels_its_streams_waiting_partial() -> None:
 
 
 def test_stale_partials_are_dropped() -> None:
-    now = [0.0]
-    rec = Recorder()
-    s = Scheduler(SchedulerConfig(decoders=1, partial_wait_s=0.3), clock=lambda: now[0])
-    gate, _ = blocked(s, rec)
+    s, rec, now, gate = clocked(SchedulerConfig(decoders=1, partial_wait_s=0.3))
     partial = s.submit(rec.job("p", 3.0, kind="partial", stream="a"))
     now[0] = 1.0
     gate.set()
