@@ -72,7 +72,8 @@ def normalise(text: str) -> list[str]:
     return [w.strip("'") for w in text.split() if w.strip("'")]
 
 
-def edit_distance(ref: list[str], hyp: list[str]) -> int:
+def edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
+    """Levenshtein distance of two word lists (or two strings: of characters)."""
     row = list(range(len(hyp) + 1))
     for i, r in enumerate(ref, 1):
         prev, row[0] = row[0], i

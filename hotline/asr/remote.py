@@ -20,7 +20,7 @@ from typing import Any
 from hotline.asr.recognizer import AsrError, AsrOverloaded, Hypothesis
 from hotline.asr.scheduled import ScheduledRecognizer
 from hotline.asr.scheduler import Skipped
-from hotline.asr.service import FRAME, MAX_HEADER, encode
+from hotline.asr.service import FRAME, MAX_HEADER, MAX_PAYLOAD, encode
 
 RETRY_PAUSE_S = 0.2
 
@@ -52,6 +52,11 @@ class RemoteBackend:
 
     def call(self, header: dict[str, Any], payload: bytes = b"", retry_s: float | None = None,
              timeout_s: float | None = None) -> dict[str, Any]:
+        return self.exchange(header, payload, retry_s, timeout_s)[0]
+
+    def exchange(self, header: dict[str, Any], payload: bytes = b"", retry_s: float | None = None,
+                 timeout_s: float | None = None) -> tuple[dict[str, Any], bytes]:
+        """Send one request, return the reply's header and payload."""
         deadline = time.monotonic() + (self.retry_s if retry_s is None else retry_s)
         message = encode(header, payload)
         while True:
@@ -63,9 +68,10 @@ class RemoteBackend:
                     size, length = FRAME.unpack(_read_exactly(sock, FRAME.size))
                     if size > MAX_HEADER:
                         raise AsrError(f"recognition service answered a {size}-byte header")
+                    if length > MAX_PAYLOAD:
+                        raise AsrError(f"recognition service answered a {length}-byte payload")
                     reply = json.loads(_read_exactly(sock, size))
-                    _read_exactly(sock, length)
-                    return reply  # type: ignore[no-any-return]
+                    return reply, _read_exactly(sock, length)
             except TimeoutError as exc:
                 raise ServiceUnavailable("recognition service did not answer in time") from exc
             except (FileNotFoundError, ConnectionError, OSError) as exc:
@@ -103,6 +109,23 @@ class RemoteBackend:
 
     def stats(self, timeout_s: float = 1.0) -> dict[str, Any]:
         return self.call({"op": "stats"}, retry_s=0.0, timeout_s=timeout_s)
+
+
+class RemoteSynthesizer:
+    """The node's speech service speaking prompts for this worker (`hotline.ivr.synthesis`)."""
+
+    def __init__(self, backend: RemoteBackend) -> None:
+        self.backend = backend
+
+    def synthesize(self, engine: str, voice: str, text: str, rate: int) -> bytes:
+        reply, pcm = self.backend.exchange({"op": "speak", "engine": engine, "voice": voice, "text": text,
+                                            "rate": rate})
+        if reply.get("error") or not pcm:
+            raise AsrError(f"speech service could not speak: {reply.get('error')}: {reply.get('message', '')}")
+        return pcm
+
+    def preload(self, engine: str, voice: str) -> None:
+        pass  # the service loads a voice for its first sentence (start-up rendered the static prompts)
 
 
 def remote_recognizer(socket_path: Path, retry_s: float = 60.0) -> ScheduledRecognizer:

@@ -13,6 +13,12 @@ Workers talk to it over a Unix socket (`RemoteBackend`), one request per connect
     {"op": "partial", ...} + pcm -> the same, or {"skipped": true}
     {"op": "hello"} -> {"engine": ..., "model": ..., "language": ..., "partials": ...}
     {"op": "stats"} -> the scheduler's queue and timings, the engines' counters
+    {"op": "speak", "engine": "piper", "voice": "...", "text": "...", "rate": 8000}
+      -> {"engine": "piper"} + pcm, or {"error": "failed" | "bad_request", "message": "..."}
+
+It also speaks for the workers: the natural voices of prompts that are not cached yet (see
+`hotline.ivr.synthesis`), one sentence at a time on a thread of their own, so a node holds one
+copy of each voice model instead of one per worker.
 
 The supervisor restarts it if it dies; a worker whose request was cut off retries it until the
 service is back (see remote.py), so a restart loses no finished segment.
@@ -27,7 +33,8 @@ import logging
 import os
 import signal
 import struct
-from concurrent.futures import Future
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +42,14 @@ from hotline.asr.engines import EngineSet
 from hotline.asr.recognizer import AsrOverloaded, Hypothesis
 from hotline.asr.scheduled import LocalBackend
 from hotline.asr.scheduler import Scheduler, SchedulerConfig, Skipped
+from hotline.ivr.synthesis import LOCAL, Synthesizer
 
 log = logging.getLogger(__name__)
 
 FRAME = struct.Struct("!II")
 MAX_HEADER = 64 * 1024
-MAX_PAYLOAD = 16000 * 2 * 120  # two minutes of 16 kHz audio: far beyond any VAD segment
+MAX_PAYLOAD = 16000 * 2 * 120  # two minutes of 16 kHz audio: far beyond any VAD segment or prompt sentence
+MAX_SPOKEN_TEXT = 2000  # characters of one "speak" request (prompts are spoken sentence by sentence)
 
 
 def encode(header: dict[str, Any], payload: bytes = b"") -> bytes:
@@ -72,8 +81,15 @@ def hypothesis_reply(hyp: Hypothesis) -> dict[str, Any]:
 
 
 class RecognitionService:
-    def __init__(self, engines: EngineSet, scheduler: Scheduler, socket_path: Path) -> None:
+    def __init__(self, engines: EngineSet, scheduler: Scheduler, socket_path: Path,
+                 synthesizer: Synthesizer = LOCAL) -> None:
         self.engines = engines
+        self.synthesizer = synthesizer
+        self._speech = ThreadPoolExecutor(1, thread_name_prefix="speak")  # the voices speak one at a time anyway
+        # the same new sentence asked by several workers at once (each caches on disk only after
+        # its answer) is spoken once
+        self._speaking: dict[tuple[str, str, str, int], asyncio.Future[bytes]] = {}
+        self.spoken = 0
         self.backend = LocalBackend(engines, scheduler)
         self.scheduler = scheduler
         self.socket_path = socket_path
@@ -86,7 +102,7 @@ class RecognitionService:
                 "partials": cfg.partials, "pid": os.getpid()}
 
     def stats(self) -> dict[str, Any]:
-        return {**self.scheduler.stats(), **self.engines.stats()}
+        return {**self.scheduler.stats(), **self.engines.stats(), "prompts_spoken": self.spoken}
 
     async def start(self) -> None:
         self.socket_path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,6 +115,7 @@ class RecognitionService:
             self._server.close()
             await self._server.wait_closed()
         self.scheduler.close()
+        self._speech.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
 
@@ -112,7 +129,11 @@ class RecognitionService:
                     break
                 if message is None:
                     break
-                writer.write(encode(await self._handle(*message)))
+                header, payload = message
+                if header.get("op") == "speak":
+                    writer.write(encode(*await self._speak(header)))
+                else:
+                    writer.write(encode(await self._handle(header, payload)))
                 await writer.drain()
         except (ConnectionError, OSError):
             pass  # the worker went away; its job (if any) still ran
@@ -122,6 +143,30 @@ class RecognitionService:
             writer.close()
             with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
                 await writer.wait_closed()
+
+    async def _speak(self, header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        engine, voice, text = header.get("engine"), header.get("voice"), header.get("text")
+        rate = header.get("rate")
+        if (engine not in ("piper", "kokoro") or not isinstance(voice, str) or not isinstance(text, str)
+                or not text.strip() or len(text) > MAX_SPOKEN_TEXT or rate not in (8000, 16000, 48000)):
+            return {"error": "bad_request", "message": "speak needs engine piper|kokoro, voice, text "
+                    f"(1-{MAX_SPOKEN_TEXT} characters) and rate 8000|16000|48000"}, b""
+        key = (engine, voice, text, rate)
+        try:
+            pending = self._speaking.get(key)
+            if pending is not None:
+                return {"engine": engine}, await asyncio.shield(pending)
+            pending = self._speaking[key] = asyncio.get_running_loop().run_in_executor(
+                self._speech, self.synthesizer.synthesize, engine, voice, text, rate)
+            try:
+                pcm = await asyncio.shield(pending)
+            finally:
+                self._speaking.pop(key, None)
+        except Exception as exc:
+            log.warning("prompt synthesis failed", extra={"engine": engine, "error": type(exc).__name__})
+            return {"error": "failed", "message": f"{type(exc).__name__}: {exc}"}, b""
+        self.spoken += 1
+        return {"engine": engine}, pcm
 
     async def _handle(self, header: dict[str, Any], payload: bytes) -> dict[str, Any]:
         op = header.get("op")
@@ -157,9 +202,13 @@ class RecognitionService:
             return {"error": "failed", "message": f"{type(exc).__name__}: {exc}"}
 
 
-async def serve(engines: EngineSet, config: SchedulerConfig, socket_path: Path) -> None:
-    """Run until SIGTERM/SIGINT: load the primary engine, listen, drain the queue on the way out."""
+async def serve(engines: EngineSet, config: SchedulerConfig, socket_path: Path,
+                voices: Sequence[tuple[str, str]] = ()) -> None:
+    """Run until SIGTERM/SIGINT: load the primary engine (and start loading the natural `voices`,
+    (engine, voice)), listen, drain the queue on the way out."""
     loop = asyncio.get_running_loop()
+    for engine, voice in voices:
+        LOCAL.preload(engine, voice)
     await loop.run_in_executor(None, engines.load, engines.cfg.language)
     service = RecognitionService(engines, Scheduler(config), socket_path)
     await service.start()

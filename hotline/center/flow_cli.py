@@ -143,7 +143,8 @@ def _speech_hearer(flowset: FlowSet,
                    settings: Settings) -> Callable[[str, Listen | None], Awaitable[str]]:
     """Caller turns synthesised at 8 kHz (the telephone band) and recognised by the engines a
     node would use. English callers speak with Piper's natural voice (espeak-ng's robot voice
-    tested the synthesiser more than the flow), other languages with espeak-ng."""
+    tested the synthesiser more than the flow), Mandarin ones with Kokoro's, other languages with
+    espeak-ng."""
     from hotline.asr.scheduled import in_process_recognizer
     from hotline.ivr.prompts import PromptCache
 

@@ -19,6 +19,7 @@ from hotline.asr.factory import build_recognizer, resolve_engine
 from hotline.asr.recognizer import Recognizer
 from hotline.center.settings import Settings
 from hotline.ivr.model import FlowSet
+from hotline.ivr.synthesis import LOCAL, Synthesizer
 
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes
 
@@ -50,16 +51,36 @@ def worker_recognizer(settings: Settings, vocabulary: tuple[str, ...]) -> Recogn
     return remote_recognizer(service_socket(settings))
 
 
+def worker_synthesizer(settings: Settings) -> Synthesizer:
+    """Natural voices for a worker's prompts: the node's service when it runs (one copy of each
+    voice model per node), else this process."""
+    if not uses_service(settings):
+        return LOCAL
+    from hotline.asr.remote import RemoteBackend, RemoteSynthesizer
+
+    # a prompt sentence waits for the service at most 15 s (then espeak-ng speaks it)
+    return RemoteSynthesizer(RemoteBackend(service_socket(settings), retry_s=5.0, timeout_s=15.0))
+
+
 def run_service(settings: Settings) -> None:
     """`hotline asr-service`: serve this node's workers until SIGTERM."""
     from hotline.asr.service import scheduler_config, serve
     from hotline.center.worker import flows_state_dir
     from hotline.ivr.registry import ActiveFlows
 
-    vocabulary = flow_vocabulary(ActiveFlows(flows_state_dir(settings), settings.flows).current())
+    flowset = ActiveFlows(flows_state_dir(settings), settings.flows).current()
     config = scheduler_config(settings.asr.decoders, settings.asr.max_queued)
-    engines = EngineSet(settings.asr, vocabulary, config.decoders)
-    asyncio.run(serve(engines, config, service_socket(settings)))
+    engines = EngineSet(settings.asr, flow_vocabulary(flowset), config.decoders)
+    asyncio.run(serve(engines, config, service_socket(settings), natural_voices(flowset, settings.natural_voices)))
+
+
+def natural_voices(flowset: FlowSet, natural: bool) -> list[tuple[str, str]]:
+    """(engine, voice) of each natural voice the flows speak in: the service loads them at start,
+    so the first prompt it speaks for a worker does not wait for a model to load."""
+    from hotline.ivr.piper_voice import resolve_voice
+
+    voices = {resolve_voice(f.voice(lang), natural) for f in flowset.flows.values() for lang in f.languages}
+    return sorted(v for v in voices if v[0] != "espeak")
 
 
 async def service_stats(settings: Settings) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ import contextlib
 import functools
 import logging
 import multiprocessing
+import os
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -35,7 +36,7 @@ from hotline.center.settings import Settings, settings_from_json, settings_to_js
 from hotline.center.store import SqliteCallStore
 from hotline.center.ticket_reminders import TicketReminders
 from hotline.center.tickets import SqliteTicketStore
-from hotline.center.worker import flows_state_dir, prerender_prompts
+from hotline.center.worker import QUICK_VOICES, SLOW_VOICES, flows_state_dir, prerender_prompts
 from hotline.ivr.lookups import DataSource, close_sources
 from hotline.ivr.prompts import PromptCache
 from hotline.ivr.registry import ActiveFlows, FlowRegistry
@@ -66,12 +67,15 @@ async def prepare_accounts(agents: AgentDirectory, s: Settings) -> bool:
     return True
 
 
-def render_static_prompts(settings_json: str) -> int:
-    """Render every static prompt of the active flows into the prompt cache (run in a child)."""
+def render_static_prompts(settings_json: str, engines: tuple[str, ...] | None = None, nice: int = 0) -> int:
+    """Render every static prompt of the active flows into the prompt cache (run in a child;
+    `nice` gives live calls the CPU first)."""
+    if nice:
+        os.nice(nice)
     s = settings_from_json(settings_json)
     flowset = ActiveFlows(flows_state_dir(s), s.flows).current()  # what the supervisor's scan activated
     return asyncio.run(prerender_prompts(flowset, PromptCache(s.prompt_dir, rate=s.media_rate,
-                                                              natural=s.natural_voices)))
+                                                              natural=s.natural_voices), engines))
 
 
 async def _service_answers(settings: Settings) -> bool:
@@ -87,6 +91,7 @@ class Supervisor:
         self.registry: FlowRegistry
         self.knowledge = KnowledgeRegistry(settings.knowledge, warm_matcher)
         self._stop = asyncio.Event()
+        self._late_prompts: multiprocessing.process.BaseProcess | None = None
 
     def _worker_child(self, index: int, redis_url: str, settings_file: Path) -> Child:
         wid = f"w{index + 1}"
@@ -110,9 +115,15 @@ class Supervisor:
             return 2
         flowset = registry.flowset()
         vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
-        # in a child process: the voice models (Piper: ~240 MB) are then never resident here
+        # in a child process: the voice models (Piper: ~240 MB) are then never resident here. The
+        # slow Mandarin voice renders after start-up: until it is done a Chinese caller's prompt
+        # is spoken on demand, sentence by sentence (the speech service, or the worker)
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            await asyncio.get_running_loop().run_in_executor(pool, render_static_prompts, settings_to_json(s))
+            await asyncio.get_running_loop().run_in_executor(pool, render_static_prompts, settings_to_json(s),
+                                                             QUICK_VOICES)
+        self._late_prompts = multiprocessing.get_context("spawn").Process(
+            target=render_static_prompts, args=(settings_to_json(s), SLOW_VOICES, 10), name="prompts", daemon=True)
+        self._late_prompts.start()
         engine = resolve_engine(s.asr)
         store = SqliteCallStore(s.data / "calls.db")
         # nothing of ours runs on this data directory yet: calls still `live` died with a previous run
@@ -232,6 +243,8 @@ class Supervisor:
             if postcall_task is not None and postcall is not None:
                 postcall_task.cancel()
                 postcall.close()
+            if self._late_prompts is not None and self._late_prompts.is_alive():
+                self._late_prompts.terminate()  # what it rendered is on disk; the rest renders next time
             # workers first: they hang up live calls (BYE goes out through the edge) and save records
             await asyncio.gather(*(w.stop(timeout=25.0) for w in self.workers), return_exceptions=True)
             if self.asr is not None:  # after the workers: their last segments are decoded

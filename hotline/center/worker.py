@@ -7,21 +7,22 @@ import contextlib
 import logging
 import os
 import signal
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import StoreTicketSink, ivr_sources
 from hotline.center.queueing import QueueDirectory
-from hotline.center.recognition import flow_vocabulary, worker_recognizer
+from hotline.center.recognition import flow_vocabulary, worker_recognizer, worker_synthesizer
 from hotline.center.session import CallSession, SessionDeps
 from hotline.center.settings import Settings
 from hotline.center.store import SqliteCallStore
 from hotline.center.tickets import SqliteTicketStore
 from hotline.center.webrtc_signalling import WebRtcIntake
 from hotline.ivr.lookups import close_sources
-from hotline.ivr.model import FlowSet, Prompt, render
-from hotline.ivr.prompts import PromptCache, PromptError
+from hotline.ivr.model import UNKNOWN, FlowSet, Prompt, render, sample_digits
+from hotline.ivr.prompts import PromptCache, PromptError, split_sentences
 from hotline.ivr.registry import ActiveFlows
 from hotline.telephony.leg import CallLeg
 from hotline.telephony.sip.endpoint import MAX_CALLS_PER_PROCESS, SipEndpoint
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 def flows_state_dir(settings: Settings) -> Path:
     """Where the supervisor keeps the active flow versions and their history."""
     return settings.data / "flows"
+
+
+QUICK_VOICES = ("piper", "espeak")  # rendered before the first call: about 0.1 CPU-s per prompt
+SLOW_VOICES = ("kokoro",)  # 0.5 CPU-s per second of speech: minutes for the demo, rendered after start-up
 
 
 def _static_texts(prompt: Prompt, prefix: Prompt | None = None) -> list[tuple[str, str]]:
@@ -47,14 +52,28 @@ def _static_texts(prompt: Prompt, prefix: Prompt | None = None) -> list[tuple[st
     return out
 
 
-async def prerender_prompts(flows: FlowSet, prompts: PromptCache) -> int:
-    """Render every prompt that has no variables, so the first caller does not wait for TTS."""
+def _template_pieces(prompt: Prompt) -> list[tuple[str, str]]:
+    """The sentences of a prompt with variables that can be rendered before a call: those whose
+    only variables are numbers read digit by digit (spliced from the words around them and the
+    digits, see `hotline.ivr.prompts`) or that have no variable at all."""
+    out = []
+    for lang, variant in prompt.variants.items():
+        if variant.file or render(variant.text, {}) == variant.text:
+            continue
+        out += [(lang, s) for s in split_sentences(sample_digits(variant.text)) if UNKNOWN not in s]
+    return out
+
+
+async def prerender_prompts(flows: FlowSet, prompts: PromptCache, engines: Collection[str] | None = None) -> int:
+    """Render every prompt that has no variables, and the pieces of those with numbers read digit
+    by digit, so the first caller does not wait for TTS; only the voices of `engines` ("piper",
+    "kokoro", "espeak") when given."""
     texts: set[tuple[str, str]] = set()
     for flow in flows.flows.values():
         for message in flow.messages.values():
-            texts.update((flow.voice(lang), text) for lang, text in _static_texts(message))
+            texts.update((flow.voice(lang), text) for lang, text in _static_texts(message) + _template_pieces(message))
         for node in flow.nodes.values():
-            found = _static_texts(node.prompt)
+            found = _static_texts(node.prompt) + _template_pieces(node.prompt) + _template_pieces(node.confirm)
             if node.type in ("menu", "gather", "ask"):
                 for name in ("no_input", "no_match", "speech_unavailable"):
                     apology = getattr(node, name, None)
@@ -62,7 +81,9 @@ async def prerender_prompts(flows: FlowSet, prompts: PromptCache) -> int:
                         apology = flow.message(name)
                     found += _static_texts(node.prompt, apology)
             texts.update((flow.voice(node.language or lang), text) for lang, text in found)
-    for voice, text in texts:
+    if engines is not None:
+        texts = {(voice, text) for voice, text in texts if prompts.engine_of(voice) in engines}
+    for voice, text in sorted(texts):
         try:
             await prompts.get(text, voice)
         except PromptError:
@@ -86,8 +107,9 @@ class Worker:
         flowset = active.current()
         loop = asyncio.get_running_loop()
         recognizer = await loop.run_in_executor(None, worker_recognizer, settings, flow_vocabulary(flowset))
-        prompts = PromptCache(settings.prompt_dir, rate=settings.media_rate, natural=settings.natural_voices)
-        count = await prerender_prompts(flowset, prompts)
+        prompts = PromptCache(settings.prompt_dir, rate=settings.media_rate, natural=settings.natural_voices,
+                              synthesizer=worker_synthesizer(settings))
+        count = await prerender_prompts(flowset, prompts, QUICK_VOICES)
         store = SqliteCallStore(settings.data / "calls.db")
         tickets = SqliteTicketStore(settings.data / "tickets.db")
         sources = ivr_sources(settings)
@@ -173,7 +195,7 @@ class Worker:
             if current.version != version:  # a reload: new calls start on it; render its prompts now
                 version = current.version
                 log.info("flows reloaded", extra={"worker": self.id, "flow_set": version})
-                await prerender_prompts(current, prompts)
+                await prerender_prompts(current, prompts, QUICK_VOICES)
             publisher.heartbeat(self.id, {
                 "sip": f"{self.settings.internal_host}:{self.sip_port}", "listening": endpoint.listening,
                 "calls": len(endpoint.calls), "max_calls": MAX_CALLS_PER_PROCESS,

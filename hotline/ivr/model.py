@@ -214,5 +214,15 @@ def render(template: str, variables: Mapping[str, str]) -> str:
     return _VAR.sub(sub, template)
 
 
+UNKNOWN = "\x00"  # what `sample_digits` puts for a variable that is not read digit by digit
+
+
+def sample_digits(template: str) -> str:
+    """`template` with every `{name:digits}` read as "1 2 3" and every other variable as `UNKNOWN`:
+    what can be rendered ahead of a call (the words around a number and the digits) is what
+    has no `UNKNOWN` in it."""
+    return _VAR.sub(lambda m: "1 2 3" if m.group(2) == "digits" else UNKNOWN, template)
+
+
 def template_vars(template: str) -> list[str]:
     return [m.group(1) for m in _VAR.finditer(template)]

