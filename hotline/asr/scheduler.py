@@ -8,7 +8,7 @@ follows the segment's length, so the scheduler knows each job's size before it s
   segment is delayed, never starved;
 - with two or more decoders one is a fast lane: at most `decoders - 1` slow jobs (long finals and
   partials) run at a time, so a short answer that arrives while they decode starts at once;
-- partials are optional: they run only when no final waits and the fast lane stays free, and are
+- partials are optional: they run only when nothing else decodes (a decode cannot be interrupted), and are
   dropped when they could not start within `partial_wait_s` or a newer request of the same stream
   arrived (measured: without the lane rule, partials raised the finals' queue wait p95 from 7 to
   470 ms at 8 callers);
@@ -127,7 +127,10 @@ class Scheduler:
             if now - job.submitted > cfg.partial_wait_s:
                 del self._partials[stream]
                 self._drop(job)
-        if self._partials and lane_open and len(self._running) < cfg.decoders:
+        # a partial starts only on an idle service: a decode cannot be interrupted, and a final that
+        # arrived behind a running partial waited for it (p95 of finals at 24 callers 815 ms with
+        # partials on any free decoder, 691 ms without partials)
+        if self._partials and not self._running:
             job = min(self._partials.values(), key=lambda j: j.submitted)
             del self._partials[job.stream]
             return job

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hotline.asr.factory import ENGINES
 from hotline.center.logs import setup_logging
 from hotline.center.settings import Settings, SettingsError, load_settings
 
@@ -162,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--media-address", help="address for RTP in SDP (required with --sip 0.0.0.0:PORT)")
     serve.add_argument("--redis", help="Redis URL; without it an embedded redis-server runs in the data dir")
     serve.add_argument("--workers", type=int, help="media worker processes, 4 calls each (default 6)")
-    serve.add_argument("--asr-engine", choices=["auto", "vosk", "whisper"], help="speech engine (default auto)")
+    serve.add_argument("--asr-engine", choices=list(ENGINES), help="speech engine (default auto)")
     serve.add_argument("--language", help="caller language for ASR (default en)")
     serve.add_argument("--vosk-model", help="path to a Vosk model directory")
     serve.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])

@@ -164,7 +164,8 @@ class PromptCache:
     async def _whole(self, text: str, voice: str | None = None) -> bytes:
         engine, name = resolve_voice(voice or self.voice, self.natural)
         if engine in ("piper", "kokoro"):
-            self.synthesizer.preload(engine, name)
+            if engine == "piper":  # cheap, and a prompt with variables comes soon; Kokoro only for Chinese callers
+                self.synthesizer.preload(engine, name)
             return await self._cached(self.path_for(text, voice), lambda path: self._render_natural(text, engine, name, path))
         return await self._cached(self.path_for(text, voice), lambda path: self._render(text, name, path))
 
