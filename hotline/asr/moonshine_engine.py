@@ -24,6 +24,7 @@ import numpy as np
 
 from hotline.asr.moonshine_build import DECODER, ENCODER, TOKENIZER
 from hotline.asr.moonshine_model import MoonshineTokenizer, moonshine_model_path
+from hotline.asr.preempt import checkpoint
 from hotline.asr.recognizer import AsrOverloaded, Hypothesis, ModelNotFound
 from hotline.asr.whisper_engine import _resample_to_16k
 
@@ -107,6 +108,7 @@ class MoonshineModel:
         token, cache = MoonshineTokenizer.BOS, False
         limit = vocab or self.vocab
         for _ in range(max_tokens):
+            checkpoint()  # a partial gives way to a waiting final here (hotline.asr.preempt)
             feeds["input_ids"] = np.array([[token]], dtype=np.int64)
             feeds["use_cache_branch"] = np.array([cache], dtype=np.bool_)
             outputs = self._decoder.run(None, feeds)

@@ -170,3 +170,30 @@ def test_a_partial_never_takes_the_fast_lane() -> None:
     gate.set()
     assert waiting.result(5.0) == "partial-b"
     s.close()
+
+
+def test_a_running_partial_gives_way_to_a_final_between_decoder_steps() -> None:
+    """With one decoder busy on a partial, a final does not wait for the partial's end: the
+    decoder's next step (`checkpoint`, as Moonshine calls between tokens) stops the partial."""
+    from hotline.asr.preempt import checkpoint
+
+    s = Scheduler(SchedulerConfig(decoders=1, partial_wait_s=5.0))
+    steps = []
+    started = threading.Event()
+
+    def long_partial() -> str:
+        started.set()
+        for i in range(500):  # 5 s of 10 ms steps if nobody needs the decoder
+            checkpoint()
+            steps.append(i)
+            threading.Event().wait(0.01)
+        return "partial text"
+
+    partial = s.submit(Job("a", "partial", 3.0, long_partial))
+    assert started.wait(5.0)
+    assert s.submit(Job("b", "final", 1.0, lambda: "final text")).result(2.0) == "final text"
+    with pytest.raises(Skipped):
+        partial.result(1.0)
+    assert len(steps) < 200 and s.stats()["partials_preempted"] == 1
+    checkpoint()  # outside a partial, a checkpoint never stops anything
+    s.close()
