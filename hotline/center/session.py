@@ -195,6 +195,7 @@ class CallSession:
             rec.frames_received = leg.frames.received
             rec.frames_dropped = leg.frames.dropped
             deps.store.save(rec)
+            await deps.store.settled(rec.id)  # whoever reads the record on call.ended reads this one
             deps.publisher.publish(
                 "call.ended", rec.id, reason=rec.end_reason, path=rec.ivr_path, dtmf_count=rec.dtmf_count
             )

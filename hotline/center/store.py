@@ -38,6 +38,7 @@ _PATH = re.compile(r"^\$(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])+$")
 
 class CallStore(Protocol):
     def save(self, record: CallRecord) -> None: ...
+    async def settled(self, call_id: str) -> None: ...
     def get(self, call_id: str) -> dict[str, Any] | None: ...
     def recent(self, limit: int) -> list[dict[str, Any]]: ...
     def mark_interrupted(self, worker: str | None) -> int: ...
@@ -71,7 +72,13 @@ class SqliteCallStore:
             self._index(call_id, json.loads(row[0]))
 
     def save(self, record: CallRecord) -> None:
-        fields = record.to_dict()
+        self.save_fields(record.id, record.started_at, record.status, record.to_dict())
+
+    async def settled(self, call_id: str) -> None:
+        """Every `save` of the call so far is on disk (here at once: `save` writes before it returns)."""
+
+    def save_fields(self, call_id: str, started_at: float, status: str, fields: dict[str, Any]) -> None:
+        """Write a record (`CallRecord.to_dict()`), keeping what other processes wrote into it."""
         with self._lock:
             # one transaction: fields other processes write (the agent's wrap-up, assist suggestions,
             # the post-call transcript) are kept when the worker's copy of the record lacks them
@@ -79,16 +86,16 @@ class SqliteCallStore:
             try:
                 missing = [k for k in _WRITTEN_ELSEWHERE if fields.get(k) is None]
                 if missing:
-                    row = self._conn.execute("SELECT data FROM calls WHERE id=?", (record.id,)).fetchone()
+                    row = self._conn.execute("SELECT data FROM calls WHERE id=?", (call_id,)).fetchone()
                     if row is not None:
                         stored = json.loads(row[0])
                         fields.update({k: stored[k] for k in missing if stored.get(k) is not None})
                 self._conn.execute(
                     "INSERT INTO calls(id, started_at, status, data) VALUES(?,?,?,?) "
                     "ON CONFLICT(id) DO UPDATE SET status=excluded.status, data=excluded.data",
-                    (record.id, record.started_at, record.status, json.dumps(fields, ensure_ascii=False)),
+                    (call_id, started_at, status, json.dumps(fields, ensure_ascii=False)),
                 )
-                self._index(record.id, fields)
+                self._index(call_id, fields)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise

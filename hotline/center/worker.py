@@ -18,6 +18,7 @@ from hotline.center.recognition import flow_vocabulary, worker_recognizer, worke
 from hotline.center.session import CallSession, SessionDeps
 from hotline.center.settings import Settings
 from hotline.center.store import SqliteCallStore
+from hotline.center.store_writer import WriteBehindStore
 from hotline.center.tickets import SqliteTicketStore
 from hotline.center.webrtc_signalling import WebRtcIntake
 from hotline.ivr.lookups import close_sources
@@ -110,7 +111,7 @@ class Worker:
         prompts = PromptCache(settings.prompt_dir, rate=settings.media_rate, natural=settings.natural_voices,
                               synthesizer=worker_synthesizer(settings))
         count = await prerender_prompts(flowset, prompts, QUICK_VOICES)
-        store = SqliteCallStore(settings.data / "calls.db")
+        store = WriteBehindStore(SqliteCallStore(settings.data / "calls.db"))  # no SQLite lock on the media loop
         tickets = SqliteTicketStore(settings.data / "tickets.db")
         sources = ivr_sources(settings)
         interrupted = store.mark_interrupted(self.id)  # left live by a previous run of this worker
