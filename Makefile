@@ -34,6 +34,7 @@ run: setup
 lint: venv
 	$(BIN)/ruff check hotline tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: setup lint
 	$(BIN)/python -m pytest tests

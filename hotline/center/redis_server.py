@@ -8,7 +8,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from hotline.center.processes import Child, ProcessError, wait_until
+from hotline.system.processes import Child, ProcessError, wait_until
 
 
 class EmbeddedRedis:

@@ -34,7 +34,6 @@ from hotline.ivr.actions import (
     IvrAction,
     Listen,
     Lookup,
-    LookupDone,
     Play,
     PromptDone,
     RecordingDone,
@@ -50,7 +49,7 @@ from hotline.ivr.actions import (
     TransferDone,
 )
 from hotline.ivr.engine import IvrEngine
-from hotline.ivr.lookups import DataSource, LookupFailed
+from hotline.ivr.lookups import DataSource, run_lookup
 from hotline.ivr.model import FlowSet
 from hotline.ivr.prompts import PromptCache, PromptError
 from hotline.ivr.simulator import TicketSink
@@ -314,15 +313,8 @@ class CallSession:
         self._tasks.append(task)
 
     async def _lookup(self, action: Lookup) -> None:
-        source = self.deps.sources.get(action.source)
         started = time.monotonic()
-        if source is None:
-            result = LookupDone(action.token, None, "not_configured")
-        else:
-            try:
-                result = LookupDone(action.token, await source.lookup(action.operation, action.params))
-            except LookupFailed as exc:
-                result = LookupDone(action.token, None, exc.reason)
+        result = await run_lookup(self.deps.sources, action)
         log.info("lookup", extra={"call": self.record.id, "source": action.source, "operation": action.operation,
                                   "ok": result.data is not None, "error": result.error,
                                   "ms": round((time.monotonic() - started) * 1000, 1)})

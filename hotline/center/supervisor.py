@@ -26,10 +26,10 @@ from hotline.assist.registry import KnowledgeRegistry
 from hotline.center.acd import Acd
 from hotline.center.agents import AgentDirectory, load_agents_file
 from hotline.center.assist_service import AssistService, warm_matcher
+from hotline.center.call_events import CallEvents
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import ivr_sources
 from hotline.center.postcall import PostCallTranscriber
-from hotline.center.processes import Child, ProcessError, wait_until
 from hotline.center.recognition import service_stats, uses_service
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.settings import Settings, settings_from_json, settings_to_json
@@ -40,10 +40,10 @@ from hotline.center.worker import QUICK_VOICES, SLOW_VOICES, flows_state_dir, pr
 from hotline.ivr.lookups import DataSource, close_sources
 from hotline.ivr.prompts import PromptCache
 from hotline.ivr.registry import ActiveFlows, FlowRegistry
+from hotline.system.processes import Child, ProcessError, wait_until
 from hotline.telephony.sip.edge import KamailioEdge, sip_options_ping
 from hotline.telephony.sip.endpoint import MAX_CALLS_PER_PROCESS
 from hotline.web.app import AppState, create_app
-from hotline.web.desk_api import CallEvents
 
 log = logging.getLogger(__name__)
 

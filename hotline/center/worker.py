@@ -22,7 +22,7 @@ from hotline.center.store_writer import WriteBehindStore
 from hotline.center.tickets import SqliteTicketStore
 from hotline.center.webrtc_signalling import WebRtcIntake
 from hotline.ivr.lookups import close_sources
-from hotline.ivr.model import UNKNOWN, FlowSet, Prompt, render, sample_digits
+from hotline.ivr.model import ASKING_TYPES, UNKNOWN, FlowSet, Prompt, render, sample_digits
 from hotline.ivr.prompts import PromptCache, PromptError, split_sentences
 from hotline.ivr.registry import ActiveFlows
 from hotline.telephony.leg import CallLeg
@@ -75,7 +75,7 @@ async def prerender_prompts(flows: FlowSet, prompts: PromptCache, engines: Colle
             texts.update((flow.voice(lang), text) for lang, text in _static_texts(message) + _template_pieces(message))
         for node in flow.nodes.values():
             found = _static_texts(node.prompt) + _template_pieces(node.prompt) + _template_pieces(node.confirm)
-            if node.type in ("menu", "gather", "ask"):
+            if node.type in ASKING_TYPES:
                 for name in ("no_input", "no_match", "speech_unavailable"):
                     apology = getattr(node, name, None)
                     if apology is None or apology.empty:

@@ -41,7 +41,7 @@ from hotline.ivr.actions import (
 )
 from hotline.ivr.hours import closed_reason, is_open
 from hotline.ivr.intents import IntentMatcher
-from hotline.ivr.model import Choice, Flow, FlowSet, Node, Prompt, render
+from hotline.ivr.model import ASKING_TYPES, Choice, Flow, FlowSet, Node, Prompt, render
 from hotline.ivr.numbers import spoken_digits, yes_no
 
 _WORD = re.compile(r"\w+(?:'\w+)?")
@@ -252,12 +252,12 @@ class IvrEngine:
         actions.append(self._listen(node))
         if not node.prompt.empty:
             actions.append(self._say(node.prompt, node.barge_in, language=node.language))
-            self._wait = "prompt" if kind not in ("menu", "gather", "ask") else "input"
+            self._wait = "prompt" if kind not in ASKING_TYPES else "input"
         else:
             more = self._prompt_finished(node)
             actions.extend(more)
             return None
-        if kind in ("menu", "gather", "ask") and self._typeahead:
+        if kind in ASKING_TYPES and self._typeahead:
             pending, self._typeahead = self._typeahead, []
             for digit in pending:  # keys pressed ahead go to whichever node is current by then
                 if self.finished or self._node is None:
@@ -320,7 +320,7 @@ class IvrEngine:
         return []
 
     def _barge_in(self, node: Node) -> list[IvrAction]:
-        if node.type not in ("menu", "gather", "ask"):
+        if node.type not in ASKING_TYPES:
             return []
         actions = self._interrupt(node)
         if actions:  # if the speech turns out to be nothing (a cough), the no-input timer takes over
@@ -332,7 +332,7 @@ class IvrEngine:
             return []
         self.keypad_only = True
         self.variables["speech"] = "unavailable"
-        if node.type not in ("menu", "gather", "ask"):
+        if node.type not in ASKING_TYPES:
             return []
         self._timer += 1  # tell the caller once and ask again; not a failed attempt
         return [*self._interrupt(node), Listen(None, self.language),
@@ -414,7 +414,7 @@ class IvrEngine:
             for choice in node.choices:
                 if _heard(choice.phrases_for(lang), text, lang):
                     return [*self._interrupt(node), *self._choose(node, choice)]
-        if glob is not None and node.type in ("menu", "gather", "ask"):
+        if glob is not None and node.type in ASKING_TYPES:
             return [*self._interrupt(node), *self._choose(node, glob)]
         if node.type == "menu":
             return [*self._interrupt(node), *self._retry(node, "no_match")]

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
+from hotline.ivr.model import ASKING_TYPES
+
 
 @dataclass(frozen=True)
 class GraphNode:
@@ -35,8 +37,8 @@ class GraphEdge:
 # (fill, stroke) by node kind
 _INPUT, _ACTION = ("#dbeafe", "#2563eb"), ("#dcfce7", "#16a34a")
 _STYLE: dict[str, tuple[str, str]] = {
-    **dict.fromkeys(("menu", "gather", "ask"), _INPUT),
-    **dict.fromkeys(("say", "set", "lookup", "hours", "record", "ticket"), _ACTION),
+    **dict.fromkeys(ASKING_TYPES, _INPUT),
+    **dict.fromkeys(("say", "set", "lookup", "hours", "ticket"), _ACTION),
     **dict.fromkeys(("branch", "goto", "subflow"), ("#fef3c7", "#d97706")),
     **dict.fromkeys(("transfer", "voicemail"), ("#f3e8ff", "#9333ea")),
     "hangup": ("#e5e7eb", "#374151"),

@@ -18,6 +18,7 @@ import yaml
 from hotline.ivr import expr
 from hotline.ivr.hours import ScheduleError, parse_schedule
 from hotline.ivr.model import (
+    ASKING_TYPES,
     INPUT_TYPES,
     NO_PROMPT,
     NODE_TYPES,
@@ -250,7 +251,7 @@ class _Parser:
             self.err(raw, None, f"{ctx}: a {ntype} node needs 'next'")
         if ntype in _NEEDS_PROMPT and kw["prompt"].empty and "prompt" not in raw:
             self.err(raw, None, f"{ctx}: a {ntype} node needs a 'prompt'")
-        if ntype in ("menu", "gather", "ask"):
+        if ntype in ASKING_TYPES:
             kw["timeout_ms"] = int(self.number(raw, "timeout", ctx, 6.0, minimum=0.5) * 1000)
             kw["retries"] = int(self.number(raw, "retries", ctx, 2, integer=True))
             kw["no_input"] = self.prompt(raw, "no_input", ctx)

@@ -21,6 +21,8 @@ from urllib.parse import quote
 import httpx
 import yaml
 
+from hotline.ivr.actions import Lookup, LookupDone
+
 log = logging.getLogger(__name__)
 
 REASONS: Final = ("timeout", "http_status", "bad_response", "not_configured", "bad_request", "unreachable")
@@ -52,6 +54,18 @@ class DataSource(Protocol):
     name: str
 
     async def lookup(self, operation: str, params: Mapping[str, str]) -> dict[str, Any]: ...
+
+
+async def run_lookup(sources: Mapping[str, DataSource], action: Lookup) -> LookupDone:
+    """The answer to a flow's `lookup` action, for a live call and the simulator alike: the
+    source's data, or the reason it has none (the flow's error path)."""
+    source = sources.get(action.source)
+    if source is None:
+        return LookupDone(action.token, None, "not_configured")
+    try:
+        return LookupDone(action.token, await source.lookup(action.operation, action.params))
+    except LookupFailed as exc:
+        return LookupDone(action.token, None, exc.reason)
 
 
 def normalise_parcel_number(number: str) -> str:

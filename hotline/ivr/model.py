@@ -14,7 +14,8 @@ from typing import Any
 
 from hotline.ivr.hours import Schedule
 
-INPUT_TYPES = ("menu", "gather", "ask", "voicemail")
+ASKING_TYPES = ("menu", "gather", "ask")  # nodes that ask a question and listen for the answer
+INPUT_TYPES = (*ASKING_TYPES, "voicemail")
 NODE_TYPES = ("say", "menu", "gather", "ask", "set", "branch", "goto", "subflow", "return", "lookup", "hours",
               "transfer", "voicemail", "ticket", "hangup")
 

@@ -36,7 +36,7 @@ from hotline.ivr.actions import (
     TransferDone,
 )
 from hotline.ivr.engine import IvrEngine
-from hotline.ivr.lookups import DataSource, LookupFailed
+from hotline.ivr.lookups import DataSource, run_lookup
 from hotline.ivr.model import FlowSet
 
 
@@ -156,10 +156,4 @@ class SimulatedCall:
         return played
 
     async def _lookup(self, action: Lookup) -> LookupDone:
-        source = self.sources.get(action.source)
-        if source is None:
-            return LookupDone(action.token, None, "not_configured")
-        try:
-            return LookupDone(action.token, await source.lookup(action.operation, action.params))
-        except LookupFailed as exc:
-            return LookupDone(action.token, None, exc.reason)
+        return await run_lookup(self.sources, action)

@@ -22,13 +22,14 @@ from hotline.center.agents import AgentDirectory
 from hotline.center.assist_service import AssistService
 from hotline.center.audit import AuditLog
 from hotline.center.auth import AuthConfig, Authenticator
+from hotline.center.call_events import CallEvents
 from hotline.center.events import WORKERS_KEY
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
 from hotline.ivr.registry import FlowRegistry
 from hotline.web.access import Access, AccessDenied, denied_handler
 from hotline.web.auth_api import auth_router
-from hotline.web.desk_api import CallEvents, CustomerLookup, desk_router
+from hotline.web.desk_api import CustomerLookup, desk_router
 from hotline.web.desk_page import desk_page_router
 from hotline.web.docs import docs_router, mount_static
 from hotline.web.flows_api import flows_router

@@ -22,13 +22,13 @@ from hotline.assist.matcher import Matcher
 from hotline.assist.registry import KnowledgeRegistry
 from hotline.center.acd import Acd
 from hotline.center.agents import AgentDirectory
+from hotline.center.call_events import CallEvents
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.store import SqliteCallStore
 from hotline.center.tickets import SqliteTicketStore
 from hotline.ivr.registry import FlowRegistry
 from hotline.web.access import PAGES, RULES
 from hotline.web.app import AppState, create_app
-from hotline.web.desk_api import CallEvents
 from tests.support.staff import ROLE_USERS, add_staff, bearer
 
 REPO = Path(__file__).resolve().parents[2]

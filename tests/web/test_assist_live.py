@@ -20,12 +20,12 @@ from hotline.assist.matcher import Matcher
 from hotline.assist.registry import KnowledgeRegistry
 from hotline.center.agents import AgentDirectory
 from hotline.center.assist_service import AssistService
+from hotline.center.call_events import CallEvents
 from hotline.center.events import EventPublisher
 from hotline.center.records import CallRecord
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.store import SqliteCallStore
 from hotline.web.app import AppState, create_app
-from hotline.web.desk_api import CallEvents
 from tests.support.staff import add_staff, bearer
 
 REPO = Path(__file__).resolve().parents[2]

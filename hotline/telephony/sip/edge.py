@@ -15,7 +15,7 @@ import socket
 import uuid
 from pathlib import Path
 
-from hotline.center.processes import Child, ProcessError, wait_until
+from hotline.system.processes import Child, ProcessError, wait_until
 
 _MODULES = ("kex", "corex", "tm", "tmx", "sl", "rr", "pv", "maxfwd", "textops", "siputils", "xlog",
             "ctl", "dispatcher", "sanity")

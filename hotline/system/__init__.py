@@ -1,0 +1,1 @@
+"""Operating-system helpers below every layer: child processes."""
