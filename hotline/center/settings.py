@@ -13,9 +13,10 @@ import yaml
 from hotline.asr.factory import AsrConfig
 from hotline.asr.vad import VadConfig
 from hotline.center.auth import AuthConfig
+from hotline.system.errors import HotlineError
 
 
-class SettingsError(Exception):
+class SettingsError(HotlineError):
     pass
 
 

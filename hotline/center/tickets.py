@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from hotline.center.sqlite_db import open_wal
+from hotline.system.errors import HotlineError
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ _COLUMNS = ("id, ref, type, status, priority, call_id, caller, parcel_number, de
             "created_at, due_at, history, recording, assignee, queue, updated_at, reminded_at")
 
 
-class TicketError(Exception):
+class TicketError(HotlineError):
     retryable = False
 
 

@@ -18,9 +18,10 @@ from hotline.center.agents import ROLES, Agent, AgentDirectory, hash_password
 from hotline.center.auth import SessionStore, WeakPassword, check_new_password
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.settings import Settings
+from hotline.system.errors import HotlineError
 
 
-class UsersError(Exception):
+class UsersError(HotlineError):
     pass
 
 

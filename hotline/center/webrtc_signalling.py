@@ -13,6 +13,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiortc import RTCConfiguration, RTCPeerConnection
 
+from hotline.system.errors import HotlineError
 from hotline.telephony.webrtc.leg import WebRtcCallLeg
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def answer_key(request: str) -> str:
     return f"hotline:webrtc:answer:{request}"
 
 
-class SignallingError(Exception):
+class SignallingError(HotlineError):
     def __init__(self, message: str, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable

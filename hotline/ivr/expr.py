@@ -17,8 +17,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hotline.system.errors import HotlineError
 
-class ExprError(ValueError):
+
+class ExprError(HotlineError, ValueError):
     def __init__(self, message: str, column: int = 0) -> None:
         super().__init__(message)
         self.column = column

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hotline.system.errors import HotlineError
+
 Ranges = tuple[tuple[time, time], ...]
 
 END_OF_DAY = time.max
@@ -33,7 +35,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TOP_KEYS = ("timezone", "weekly", "holidays", "special")
 
 
-class ScheduleError(ValueError):
+class ScheduleError(HotlineError, ValueError):
     """A schedule that cannot be used; `key` is the dotted path of the bad entry ("weekly.tue")."""
 
     def __init__(self, key: str, message: str) -> None:

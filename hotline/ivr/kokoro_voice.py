@@ -30,6 +30,8 @@ from typing import Any
 import av
 import numpy as np
 
+from hotline.system.errors import HotlineError
+
 DEFAULT_VOICE = "jf_gongitsune"
 VOICES = ("jf_gongitsune", "jf_alpha", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 MODEL_RATE = 24000
@@ -53,7 +55,7 @@ _CLAUSE_END = re.compile(r"(?<=[，、,：:])")
 log = logging.getLogger(__name__)
 
 
-class KokoroUnavailable(Exception):
+class KokoroUnavailable(HotlineError):
     retryable = False
 
 

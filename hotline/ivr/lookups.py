@@ -22,6 +22,7 @@ import httpx
 import yaml
 
 from hotline.ivr.actions import Lookup, LookupDone
+from hotline.system.errors import HotlineError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ DEFAULT_SOURCES: Final[Mapping[str, Mapping[str, Any]]] = {
 """The `data_sources` configuration used when the settings give none (paths relative to the base dir)."""
 
 
-class LookupFailed(Exception):
+class LookupFailed(HotlineError):
     """A data source could not answer. `reason` is one of `REASONS`; `status` is the HTTP status
     for reason "http_status"."""
 

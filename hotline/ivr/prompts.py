@@ -30,12 +30,13 @@ import numpy as np
 
 from hotline.ivr.piper_voice import MANDARIN_ESPEAK, resolve_voice
 from hotline.ivr.synthesis import LOCAL, Synthesizer
+from hotline.system.errors import HotlineError
 from hotline.telephony.frames import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
 
-class PromptError(Exception):
+class PromptError(HotlineError):
     retryable = False
 
 

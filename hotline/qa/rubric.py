@@ -10,8 +10,10 @@ from typing import Any
 
 import yaml
 
+from hotline.system.errors import HotlineError
 
-class RubricError(ValueError):
+
+class RubricError(HotlineError, ValueError):
     """A rubric file or a review that does not fit it."""
 
 

@@ -11,6 +11,8 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from hotline.system.errors import HotlineError
+
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
@@ -26,7 +28,7 @@ def _die_with_parent() -> None:
         pass
 
 
-class ProcessError(Exception):
+class ProcessError(HotlineError):
     retryable = False
 
 

@@ -10,3 +10,4 @@ def test_chinese_comes_out_in_simplified_characters() -> None:
     assert simplified("東西都摔壞了，我的包裹還沒到") == "东西都摔坏了，我的包裹还没到"
     assert simplified("我想查询我的包裹") == "我想查询我的包裹"  # simplified stays as it is
     assert simplified("parcel 1234") == "parcel 1234" and simplified("") == ""
+
