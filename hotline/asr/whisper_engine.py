@@ -18,6 +18,7 @@ import numpy as np
 from hotline.asr.models import whisper_model_path
 from hotline.asr.recognizer import AsrOverloaded, Hypothesis
 from hotline.asr.whisper_batch import WhisperBatcher
+from hotline.ivr.numbers import DIGIT_WORDS as SPOKEN_DIGITS
 
 
 def _resample_to_16k(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -32,8 +33,7 @@ def _resample_to_16k(samples: np.ndarray, rate: int) -> np.ndarray:
     return np.concatenate(chunks) if chunks else samples[:0]
 
 
-DIGIT_WORDS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                "零", "一", "二", "三", "四", "五", "六", "七", "八", "九"}
+DIGIT_WORDS = frozenset(w for words in SPOKEN_DIGITS.values() for w in words)
 
 
 _YES_NO = {"yes", "no", "是", "不是", "对", "不对"}

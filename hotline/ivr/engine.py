@@ -42,15 +42,11 @@ from hotline.ivr.actions import (
 from hotline.ivr.hours import closed_reason, is_open
 from hotline.ivr.intents import IntentMatcher
 from hotline.ivr.model import ASKING_TYPES, Choice, Flow, FlowSet, Node, Prompt, render
-from hotline.ivr.numbers import spoken_digits, yes_no
+from hotline.ivr.numbers import DIGIT_WORDS, spoken_digits, yes_no
 
 _WORD = re.compile(r"\w+(?:'\w+)?")
 _MAX_STEPS = 200  # silent nodes in a row before the engine gives up (the loader rejects silent loops)
 _CONFIRM_YES_NO = {"en": ("yes", "no"), "zh": ("是", "不是", "对", "不对")}
-# what a spoken-digits gather listens for: hints for Whisper (without them it writes "seven eight"
-# as "M&A"), the word list for Vosk's grammar mode
-_DIGIT_WORDS = {"en": ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
-                "zh": ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")}
 
 
 def _words(text: str) -> str:
@@ -279,7 +275,7 @@ class IvrEngine:
                     phrases += [p for c in self.flow.global_choices for p in c.phrases_for(lang)]
             return Listen(tuple(dict.fromkeys(phrases)) or None, lang, answer="short")
         if node.type == "gather" and node.speech:
-            return Listen(_DIGIT_WORDS.get(lang), lang, answer="short")
+            return Listen(DIGIT_WORDS.get(lang), lang, answer="short")
         if node.type == "ask":  # open answers: the examples only bias Whisper
             examples = tuple(dict.fromkeys(p for c in node.choices for p in c.phrases_for(lang)))
             return Listen(examples or None, lang, strict=False, answer="open")

@@ -13,20 +13,20 @@ import unicodedata
 
 # --- English -------------------------------------------------------------------------------
 
-_EN_UNITS = {
+EN_UNITS = {
     "zero": 0, "nought": 0, "naught": 0,
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
 }  # fmt: skip
-_EN_TEENS = {
+EN_TEENS = {
     "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
     "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
 }  # fmt: skip
-_EN_TENS = {
+EN_TENS = {
     "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50,
     "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
 }  # fmt: skip
-_EN_OH = frozenset({"oh", "o"})  # zero only next to other digits ("oh one two", not "oh, I see")
-_EN_REPEAT = {"double": 2, "triple": 3, "treble": 3}
+EN_OH = frozenset({"oh", "o"})  # zero only next to other digits ("oh one two", not "oh, I see")
+EN_REPEAT = {"double": 2, "triple": 3, "treble": 3}
 
 # "1,000" is one number; "1, 2, 3" is three (the space after the comma tells them apart)
 _EN_TOKEN = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+|[a-z]+(?:'[a-z]+)?")
@@ -45,7 +45,7 @@ def _en_tokens(text: str) -> list[str]:
 
 
 def _en_digitish(token: str) -> bool:
-    return token.isdigit() or token in _EN_UNITS or token in _EN_TEENS or token in _EN_TENS
+    return token.isdigit() or token in EN_UNITS or token in EN_TEENS or token in EN_TENS
 
 
 # Indexes of "oh"/"o" tokens that stand for zero: those next to a digit (or to such an "oh").
@@ -55,11 +55,11 @@ def _en_zero_ohs(tokens: list[str]) -> set[int]:
     while changed:
         changed = False
         for i, tok in enumerate(tokens):
-            if tok not in _EN_OH or i in zeros:
+            if tok not in EN_OH or i in zeros:
                 continue
             for j in (i - 1, i + 1):
                 if 0 <= j < len(tokens) and (
-                    _en_digitish(tokens[j]) or j in zeros or tokens[j] in _EN_REPEAT
+                    _en_digitish(tokens[j]) or j in zeros or tokens[j] in EN_REPEAT
                 ):
                     zeros.add(i)
                     changed = True
@@ -70,7 +70,7 @@ def _en_zero_ohs(tokens: list[str]) -> set[int]:
 # Words a recogniser writes for a spoken digit it took for another word ("nine for one seven",
 # "my number is for one one one"): read as that digit between two digits, or before a run of at
 # least three, where nothing else makes sense.
-_EN_HOMOPHONES = {"for": "4", "fore": "4", "to": "2", "too": "2", "ate": "8", "won": "1"}
+EN_HOMOPHONES = {"for": "4", "fore": "4", "to": "2", "too": "2", "ate": "8", "won": "1"}
 
 
 def _en_homophone_digits(tokens: list[str]) -> list[str]:
@@ -84,9 +84,9 @@ def _en_homophone_digits(tokens: list[str]) -> list[str]:
 
     out = list(tokens)
     for i, tok in enumerate(tokens):
-        if tok in _EN_HOMOPHONES and digit_run(i + 1) and (
+        if tok in EN_HOMOPHONES and digit_run(i + 1) and (
                 (i > 0 and _en_digitish(tokens[i - 1])) or digit_run(i + 1) >= 3):
-            out[i] = _EN_HOMOPHONES[tok]
+            out[i] = EN_HOMOPHONES[tok]
     return out
 
 
@@ -102,8 +102,8 @@ class _EnParser:
 
     def single_digit(self, i: int) -> str | None:
         tok = self.at(i)
-        if tok in _EN_UNITS:
-            return str(_EN_UNITS[tok])
+        if tok in EN_UNITS:
+            return str(EN_UNITS[tok])
         if i in self.zeros:
             return "0"
         if len(tok) == 1 and tok.isdigit():
@@ -113,13 +113,13 @@ class _EnParser:
     # tens [unit] | teen | unit (1-9) -> (value, next index).
     def below_hundred(self, i: int) -> tuple[int, int] | None:
         tok = self.at(i)
-        if tok in _EN_TENS:
-            unit = _EN_UNITS.get(self.at(i + 1), 0)
-            return (_EN_TENS[tok] + unit, i + 2) if unit else (_EN_TENS[tok], i + 1)
-        if tok in _EN_TEENS:
-            return _EN_TEENS[tok], i + 1
-        if _EN_UNITS.get(tok, 0):
-            return _EN_UNITS[tok], i + 1
+        if tok in EN_TENS:
+            unit = EN_UNITS.get(self.at(i + 1), 0)
+            return (EN_TENS[tok] + unit, i + 2) if unit else (EN_TENS[tok], i + 1)
+        if tok in EN_TEENS:
+            return EN_TEENS[tok], i + 1
+        if EN_UNITS.get(tok, 0):
+            return EN_UNITS[tok], i + 1
         return None
 
     # Value of a word that can stand before "hundred"/"thousand": a unit, "a", or small digits.
@@ -129,7 +129,7 @@ class _EnParser:
             return 1
         if tok.isdigit() and len(tok) <= 3:
             return int(tok)
-        return _EN_UNITS.get(tok) or None
+        return EN_UNITS.get(tok) or None
 
     # A compound under 1000 written with "hundred" or tens/teens; None for a bare digit.
     def below_thousand(self, i: int) -> tuple[int, int] | None:
@@ -140,7 +140,7 @@ class _EnParser:
             value, j = 100, i + 1
         else:
             tok = self.at(i)
-            if tok in _EN_TENS or tok in _EN_TEENS:
+            if tok in EN_TENS or tok in EN_TEENS:
                 return self.below_hundred(i)
             return None
         k = j + 1 if self.at(j) == "and" else j
@@ -173,10 +173,10 @@ class _EnParser:
         i = 0
         while i < len(self.toks):
             tok = self.toks[i]
-            if tok in _EN_REPEAT:
+            if tok in EN_REPEAT:
                 digit = self.single_digit(i + 1)
                 if digit is not None and self.at(i + 2) not in ("hundred", "thousand"):
-                    out.append(digit * _EN_REPEAT[tok])
+                    out.append(digit * EN_REPEAT[tok])
                     i += 2
                     continue
                 i += 1
@@ -197,16 +197,21 @@ class _EnParser:
 
 # --- Chinese -------------------------------------------------------------------------------
 
-_ZH_DIGITS = {
+# what a question for spoken digits listens for, per language: hints for Whisper (without them it
+# writes "seven eight" as "M&A"), the words of Vosk's grammar, what makes Moonshine's digits suspect
+DIGIT_WORDS = {"en": ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+               "zh": ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")}
+
+ZH_DIGITS = {
     "零": 0, "〇": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4,
     "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
 }  # fmt: skip
 _ZH_UNITS = {"十": 10, "百": 100, "千": 1000}
 _ZH_BIG = {"万": 10_000}
 # common words that contain a numeral character but say no number ("查一下", "十分感谢")
-_ZH_NOT_NUMBERS = (
+ZH_NOT_NUMBERS = (
     "一下", "一些", "一直", "一定", "一样", "一起", "一般", "一点", "一会", "一切", "一共", "一边",
-    "一旦", "统一", "唯一", "万一", "十分", "千万",
+    "一旦", "统一", "唯一", "万一", "十分", "千万", "一模",
 )  # fmt: skip
 _ZH_TOKEN = re.compile(r"\d+|[零〇一幺二两三四五六七八九十百千万]|.", re.DOTALL)
 
@@ -216,15 +221,15 @@ _ZhTok = tuple[str, int, str]
 
 def _zh_tokens(text: str) -> list[_ZhTok]:
     text = unicodedata.normalize("NFKC", text)
-    for word in _ZH_NOT_NUMBERS:
+    for word in ZH_NOT_NUMBERS:
         text = text.replace(word, " ")
     out: list[_ZhTok] = []
     for m in _ZH_TOKEN.finditer(text):
         s = m.group()
         if s.isdigit() and s.isascii():
             out.append(("n", int(s), s))
-        elif s in _ZH_DIGITS:
-            out.append(("d", _ZH_DIGITS[s], s))
+        elif s in ZH_DIGITS:
+            out.append(("d", ZH_DIGITS[s], s))
         elif s in _ZH_UNITS:
             out.append(("u", _ZH_UNITS[s], s))
         elif s in _ZH_BIG:

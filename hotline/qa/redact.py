@@ -83,6 +83,17 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from hotline.ivr.numbers import (
+    EN_HOMOPHONES,
+    EN_OH,
+    EN_REPEAT,
+    EN_TEENS,
+    EN_TENS,
+    EN_UNITS,
+    ZH_DIGITS,
+    ZH_NOT_NUMBERS,
+)
+
 CARD = "card"
 SECURITY_CODE = "security_code"
 PHONE = "phone"
@@ -195,33 +206,14 @@ _TOKEN = re.compile(
     re.DOTALL,
 )
 
-_EN_UNITS = {
-    "zero": "0", "nought": "0", "naught": "0", "one": "1", "two": "2", "three": "3", "four": "4",
-    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
-}  # fmt: skip
-_EN_TEENS = {
-    "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14", "fifteen": "15",
-    "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19",
-}  # fmt: skip
-_EN_TENS = {
-    "twenty": "2", "thirty": "3", "forty": "4", "fourty": "4", "fifty": "5", "sixty": "6",
-    "seventy": "7", "eighty": "8", "ninety": "9",
-}  # fmt: skip
-_EN_OH = frozenset({"oh", "o"})
-# what a recogniser writes for a digit it took for another word ("four one one" -> "for one one");
-# digits only next to a digit, like "oh" (a false digit never makes a Luhn-valid card on its own)
-_EN_HOMOPHONES = {"for": "4", "fore": "4", "to": "2", "too": "2", "ate": "8", "won": "1"}
-_EN_REPEAT = {"double": 2, "triple": 3, "treble": 3}
-_ZH_DIGITS = {
-    "零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6",
-    "七": "7", "八": "8", "九": "9",
-}  # fmt: skip
+# the number words of hotline.ivr.numbers, as the digits they put in a card number
+_EN_UNITS = {word: str(value) for word, value in EN_UNITS.items()}
+_EN_TEENS = {word: str(value) for word, value in EN_TEENS.items()}
+_EN_TENS = {word: str(value // 10) for word, value in EN_TENS.items()}  # "forty two" -> "4" "2"
+# EN_HOMOPHONES (a recogniser's "for one one") are digits only next to a digit, like "oh": a false
+# digit never makes a Luhn-valid card on its own
+_ZH_DIGITS = {char: str(value) for char, value in ZH_DIGITS.items() if char != "两"}  # 两 counts things
 _ZH_QUANTITY = frozenset("十百千万亿两")
-# words that contain a numeral but say no number ("查一下", "十分感谢")
-_ZH_NOT_NUMBERS = (
-    "一下", "一些", "一直", "一定", "一样", "一起", "一般", "一点", "一会", "一切", "一共", "一边", "一旦",
-    "统一", "唯一", "万一", "十分", "千万", "一模",
-)  # fmt: skip
 _FILLERS = frozenset({
     "uh", "uhh", "uhm", "um", "umm", "er", "erm", "err", "ah", "ahh", "eh", "hmm", "hm", "mm", "mmm",
     "嗯", "呃", "额", "啊", "唔",
@@ -323,20 +315,20 @@ def _items(work: str) -> list[tuple[str, _Item | None]]:
                     i = j + 1
                 else:
                     out.append(("item", _Item(_EN_TENS[val] + "0", s, e), s, e))
-            elif val in _EN_REPEAT:
+            elif val in EN_REPEAT:
                 j = _next_word(toks, i - 1)
                 nxt = toks[j][3] if j is not None else ""
                 digit = (
                     "0"
-                    if nxt in _EN_OH
+                    if nxt in EN_OH
                     else _EN_UNITS.get(nxt, nxt if len(nxt) == 1 and nxt.isdigit() else "")
                 )
                 if j is not None and digit:
-                    out.append(("item", _Item(digit * _EN_REPEAT[val], s, toks[j][2]), s, toks[j][2]))
+                    out.append(("item", _Item(digit * EN_REPEAT[val], s, toks[j][2]), s, toks[j][2]))
                     i = j + 1
                 else:
                     out.append(("break", None, s, e))
-            elif val in _EN_OH or val in _EN_HOMOPHONES:
+            elif val in EN_OH or val in EN_HOMOPHONES:
                 out.append(("oh", None, s, e))
             elif val in _LEAD_WORDS:
                 out.append(("lead", None, s, e))
@@ -363,7 +355,7 @@ def _resolve_ohs(out: list[tuple[str, _Item | None, int, int]], work: str) -> No
         changed = False
         for k, (kind, _, s, e) in enumerate(out):
             if kind == "oh" and "item" in (neighbour(k, -1), neighbour(k, 1)):
-                out[k] = ("item", _Item(_EN_HOMOPHONES.get(work[s:e], "0"), s, e), s, e)
+                out[k] = ("item", _Item(EN_HOMOPHONES.get(work[s:e], "0"), s, e), s, e)
                 changed = True
     for k, (kind, _, s, e) in enumerate(out):
         if kind == "oh":
@@ -710,7 +702,7 @@ class Redactor:
         for start, end in _emails(work):
             findings.append((start, end, EMAIL))
             work = _mask(work, start, end)
-        for word in _ZH_NOT_NUMBERS:
+        for word in ZH_NOT_NUMBERS:
             work = work.replace(word, _MASK * len(word))
 
         runs = _runs(work)
