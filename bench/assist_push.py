@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 
-from hotline.center.events import EVENTS_STREAM
+from hotline.center.keys import EVENTS_STREAM
 from tests.support.rtp_pcap import Digit, build_pcap
 from tests.support.server import REPO, ServerProcess, auth
 from tests.support.sipp import fill_scenario, run_sipp

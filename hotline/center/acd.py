@@ -18,16 +18,13 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from hotline.center.agents import AgentDirectory
+from hotline.center.keys import ACD_REQUESTS_KEY as REQUESTS_KEY
+from hotline.center.keys import ACD_STATS_KEY as STATS_KEY
+from hotline.center.keys import ACD_WAITING_KEY as WAITING_KEY
+from hotline.center.keys import acd_call_key as call_key
+from hotline.center.keys import agent_channel
 
 log = logging.getLogger(__name__)
-
-REQUESTS_KEY = "hotline:acd:requests"
-WAITING_KEY = "hotline:acd:waiting"
-STATS_KEY = "hotline:acd:stats"
-
-
-def call_key(call: str) -> str:
-    return f"hotline:acd:call:{call}"
 
 
 def score(priority: int, enqueued_at: float) -> float:
@@ -107,7 +104,7 @@ class Acd:
         presence = await self.agents.presence(agent)
         if presence.state == "ringing" and presence.call == call:
             await self.agents.set_state(agent, "available")
-        await self.redis.publish(f"hotline:agent:{agent}", json.dumps({"type": "ring_cancelled", "call": call}))
+        await self.redis.publish(agent_channel(agent), json.dumps({"type": "ring_cancelled", "call": call}))
 
     async def _match(self) -> None:
         waiting = [c.decode() if isinstance(c, bytes) else str(c) for c in await self.redis.zrange(WAITING_KEY, 0, -1)]
@@ -144,7 +141,7 @@ class Acd:
             data["ringing"], data["ring_at"] = agent, now
             await self.redis.set(call_key(call), json.dumps(data))
             presence[agent] = await self.agents.set_state(agent, "ringing", call)
-            await self.redis.publish(f"hotline:agent:{agent}", json.dumps({
+            await self.redis.publish(agent_channel(agent), json.dumps({
                 "type": "ring", "call": call, "queue": data["queue"], "skill": data["skill"],
                 "context": data.get("context", {}), "waited_s": round(now - float(data["at"]), 1)}))
             log.info("acd: ringing agent", extra={"call": call, "agent": agent})

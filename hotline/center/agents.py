@@ -21,10 +21,9 @@ from typing import Any
 import redis.asyncio as aioredis
 import yaml
 
+from hotline.center.keys import AGENTS_KEY, PRESENCE_KEY, agent_channel
 from hotline.system.errors import HotlineError
 
-AGENTS_KEY = "hotline:agents"
-PRESENCE_KEY = "hotline:presence"
 STATES = ("offline", "available", "ringing", "on_call", "wrap_up", "away")
 
 
@@ -165,5 +164,5 @@ class AgentDirectory:
             raise AgentError(f"state must be one of {', '.join(STATES)}")
         presence = Presence(state, time.time(), call, previous)
         await self.redis.hset(PRESENCE_KEY, username, json.dumps(asdict(presence)))
-        await self.redis.publish(f"hotline:agent:{username}", json.dumps({"type": "state", **asdict(presence)}))
+        await self.redis.publish(agent_channel(username), json.dumps({"type": "state", **asdict(presence)}))
         return presence

@@ -26,12 +26,9 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from hotline.center.agents import Agent, AgentDirectory, hash_password, verify_password
+from hotline.center.keys import FAIL_ADDR_PREFIX, FAIL_USER_PREFIX, SESSION_PREFIX, USER_SESSIONS_PREFIX
 from hotline.system.errors import HotlineError
 
-SESSION_PREFIX = "hotline:session:"
-USER_SESSIONS_PREFIX = "hotline:user_sessions:"
-FAIL_USER_PREFIX = "hotline:login_fail:user:"
-FAIL_ADDR_PREFIX = "hotline:login_fail:addr:"
 MAX_LOCK_S = 3600.0
 
 

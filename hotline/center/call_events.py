@@ -11,7 +11,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from hotline.center.events import EVENTS_STREAM
+from hotline.center.keys import EVENTS_STREAM
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-log = logging.getLogger(__name__)
+from hotline.center.keys import EVENTS_STREAM, LIVE_CALLS_KEY, WORKERS_KEY
 
-EVENTS_STREAM = "hotline:events"
-WORKERS_KEY = "hotline:workers"
-LIVE_CALLS_KEY = "hotline:calls:live"
+log = logging.getLogger(__name__)
 
 
 def redis_client(url: str, timeout: float = 2.0) -> aioredis.Redis:

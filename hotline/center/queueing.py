@@ -11,7 +11,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from hotline.center import acd
-from hotline.center.agents import AGENTS_KEY, PRESENCE_KEY
+from hotline.center.keys import AGENTS_KEY, PRESENCE_KEY
 from hotline.ivr.actions import Transfer
 
 

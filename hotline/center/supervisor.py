@@ -29,6 +29,7 @@ from hotline.center.assist_service import AssistService, warm_matcher
 from hotline.center.call_events import CallEvents
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import ivr_sources
+from hotline.center.keys import WORKERS_KEY
 from hotline.center.postcall import PostCallTranscriber
 from hotline.center.recognition import service_stats, uses_service
 from hotline.center.redis_server import EmbeddedRedis
@@ -159,7 +160,7 @@ class Supervisor:
             agents = AgentDirectory(client)
             if not await prepare_accounts(agents, s):  # before anything slow starts
                 return 2
-            await client.delete("hotline:workers")
+            await client.delete(WORKERS_KEY)
             settings_file = self.run_dir / "settings.json"
             settings_file.write_text(settings_to_json(s))
             host = s.internal_host

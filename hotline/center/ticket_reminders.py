@@ -15,6 +15,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from hotline.center.agents import AgentDirectory
+from hotline.center.keys import agent_channel
 from hotline.center.tickets import Ticket, TicketStore
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class TicketReminders:
             targets = sorted(name for name, p in presence.items() if p.state != "offline")
         message = json.dumps(reminder(ticket), ensure_ascii=False)
         for agent in targets:
-            await self.redis.publish(f"hotline:agent:{agent}", message)
+            await self.redis.publish(agent_channel(agent), message)
         self.publish("ticket.overdue", ticket.call_id, ref=ticket.ref, type=ticket.type, priority=ticket.priority,
                      assignee=ticket.assignee, queue=ticket.queue, due_at=ticket.due_at, notified=targets)
         self.sent += 1

@@ -13,6 +13,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiortc import RTCConfiguration, RTCPeerConnection
 
+from hotline.center.keys import control_key
+from hotline.center.keys import webrtc_answer_key as answer_key
+from hotline.center.keys import webrtc_offers_key as offers_key
 from hotline.system.errors import HotlineError
 from hotline.telephony.webrtc.leg import WebRtcCallLeg
 
@@ -21,22 +24,10 @@ log = logging.getLogger(__name__)
 ANSWER_TTL_S = 30
 
 
-def offers_key(worker: str) -> str:
-    return f"hotline:webrtc:offers:{worker}"
-
-
-def control_key(worker: str) -> str:
-    return f"hotline:control:{worker}"
-
-
 async def send_control(client: aioredis.Redis, worker: str, message: dict[str, Any]) -> None:
     """App side: ask the worker holding a call to act on it (hold, resume, transfer)."""
     await client.rpush(control_key(worker), json.dumps(message))
     await client.expire(control_key(worker), ANSWER_TTL_S)
-
-
-def answer_key(request: str) -> str:
-    return f"hotline:webrtc:answer:{request}"
 
 
 class SignallingError(HotlineError):

@@ -13,6 +13,7 @@ from typing import Any
 
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import StoreTicketSink, ivr_sources
+from hotline.center.keys import WORKERS_KEY
 from hotline.center.queueing import QueueDirectory
 from hotline.center.recognition import flow_vocabulary, worker_recognizer, worker_synthesizer
 from hotline.center.session import CallSession, SessionDeps
@@ -150,7 +151,7 @@ class Worker:
             await endpoint.stop()
             await publisher.aclose()
             with contextlib.suppress(Exception):
-                await client.hdel("hotline:workers", self.id)
+                await client.hdel(WORKERS_KEY, self.id)
             await client.aclose()
             await intake.client.aclose()
             await close_sources(sources)

@@ -23,7 +23,7 @@ from hotline.center.assist_service import AssistService
 from hotline.center.audit import AuditLog
 from hotline.center.auth import AuthConfig, Authenticator
 from hotline.center.call_events import CallEvents
-from hotline.center.events import WORKERS_KEY
+from hotline.center.keys import WORKERS_KEY
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
 from hotline.ivr.registry import FlowRegistry

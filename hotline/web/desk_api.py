@@ -18,7 +18,7 @@ from hotline.center.acd import Acd
 from hotline.center.agents import AgentDirectory
 from hotline.center.assist_service import AssistService
 from hotline.center.call_events import CallEvents
-from hotline.center.events import LIVE_CALLS_KEY
+from hotline.center.keys import LIVE_CALLS_KEY, agent_channel
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
 from hotline.center.webrtc_signalling import SignallingError, request_call, send_control
@@ -70,7 +70,7 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
                 outbox.put_nowait({"type": "call_event", "event": event})
 
         pubsub = client.pubsub()
-        await pubsub.subscribe(f"hotline:agent:{me}")
+        await pubsub.subscribe(agent_channel(me))
 
         async def forward_agent_channel() -> None:
             while True:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from hotline.center.events import WORKERS_KEY
+from hotline.center.keys import WORKERS_KEY
 from hotline.center.webrtc_signalling import SignallingError, request_call
 from hotline.web.pages import page
 

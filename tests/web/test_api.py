@@ -11,7 +11,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from hotline.center.agents import AgentDirectory
-from hotline.center.events import EVENTS_STREAM, WORKERS_KEY, EventPublisher, redis_client
+from hotline.center.events import EventPublisher, redis_client
+from hotline.center.keys import EVENTS_STREAM, WORKERS_KEY
 from hotline.center.records import CallRecord, Segment
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.store import SqliteCallStore

@@ -1,0 +1,47 @@
+"""Every Redis key, stream and channel hotline uses, in one place (`hotline:` prefixed), so two
+modules can never spell one differently and a reader sees the whole shared state at a glance."""
+
+from __future__ import annotations
+
+# events and processes
+EVENTS_STREAM = "hotline:events"  # every call event (XADD); the app's CallEvents reads it
+WORKERS_KEY = "hotline:workers"  # hash: worker id -> heartbeat JSON
+LIVE_CALLS_KEY = "hotline:calls:live"  # hash: call id -> worker
+
+# agents
+AGENTS_KEY = "hotline:agents"  # hash: username -> account JSON
+PRESENCE_KEY = "hotline:presence"  # hash: username -> presence JSON
+
+# the ACD
+ACD_REQUESTS_KEY = "hotline:acd:requests"
+ACD_WAITING_KEY = "hotline:acd:waiting"
+ACD_STATS_KEY = "hotline:acd:stats"
+
+# staff sessions and login throttling
+SESSION_PREFIX = "hotline:session:"
+USER_SESSIONS_PREFIX = "hotline:user_sessions:"
+FAIL_USER_PREFIX = "hotline:login_fail:user:"
+FAIL_ADDR_PREFIX = "hotline:login_fail:addr:"
+
+
+def agent_channel(username: str) -> str:
+    """Pub/sub channel of one agent's desk (rings, presence, reminders)."""
+    return f"hotline:agent:{username}"
+
+
+def acd_call_key(call: str) -> str:
+    return f"hotline:acd:call:{call}"
+
+
+def webrtc_offers_key(worker: str) -> str:
+    """List: browser calls' SDP offers waiting for a worker."""
+    return f"hotline:webrtc:offers:{worker}"
+
+
+def webrtc_answer_key(request: str) -> str:
+    return f"hotline:webrtc:answer:{request}"
+
+
+def control_key(worker: str) -> str:
+    """List: the desk's requests to the worker holding a call (hold, resume, transfer)."""
+    return f"hotline:control:{worker}"
