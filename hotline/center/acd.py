@@ -17,7 +17,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from hotline.center.agents import AgentDirectory
+from hotline.center.agents import AgentDirectory, AgentState
 from hotline.center.keys import ACD_REQUESTS_KEY as REQUESTS_KEY
 from hotline.center.keys import ACD_STATS_KEY as STATS_KEY
 from hotline.center.keys import ACD_WAITING_KEY as WAITING_KEY
@@ -102,8 +102,8 @@ class Acd:
 
     async def _unring(self, agent: str, call: str) -> None:
         presence = await self.agents.presence(agent)
-        if presence.state == "ringing" and presence.call == call:
-            await self.agents.set_state(agent, "available")
+        if presence.state == AgentState.RINGING and presence.call == call:
+            await self.agents.set_state(agent, AgentState.AVAILABLE)
         await self.redis.publish(agent_channel(agent), json.dumps({"type": "ring_cancelled", "call": call}))
 
     async def _match(self) -> None:
@@ -128,7 +128,7 @@ class Acd:
                 presence = await self.agents.all_presence()
                 log.info("acd: ring timed out", extra={"call": call, "agent": missed})
             candidates = [(p.since, name) for name, p in presence.items()
-                          if p.state == "available" and name in agents and agents[name].has_skill(data["skill"])
+                          if p.state == AgentState.AVAILABLE and name in agents and agents[name].has_skill(data["skill"])
                           and data.get("agent") in (None, "", name)]
             fresh = [c for c in candidates if c[1] not in data["tried"]]
             if not fresh and candidates:
@@ -140,7 +140,7 @@ class Acd:
             _, agent = min(fresh)  # longest idle
             data["ringing"], data["ring_at"] = agent, now
             await self.redis.set(call_key(call), json.dumps(data))
-            presence[agent] = await self.agents.set_state(agent, "ringing", call)
+            presence[agent] = await self.agents.set_state(agent, AgentState.RINGING, call)
             await self.redis.publish(agent_channel(agent), json.dumps({
                 "type": "ring", "call": call, "queue": data["queue"], "skill": data["skill"],
                 "context": data.get("context", {}), "waited_s": round(now - float(data["at"]), 1)}))

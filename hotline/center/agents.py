@@ -15,6 +15,7 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,20 @@ import yaml
 from hotline.center.keys import AGENTS_KEY, PRESENCE_KEY, agent_channel
 from hotline.system.errors import HotlineError
 
-STATES = ("offline", "available", "ringing", "on_call", "wrap_up", "away")
+
+class AgentState(StrEnum):
+    """An agent's presence (equal to its string: stored and published as JSON)."""
+
+    OFFLINE = "offline"
+    AVAILABLE = "available"
+    RINGING = "ringing"  # a call is offered to the desk
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"  # the call ended; notes and disposition due
+    AWAY = "away"
+
+
+STATES = tuple(s.value for s in AgentState)
+READY_STATES = (AgentState.AVAILABLE, AgentState.AWAY)  # what a desk may choose; restored on reconnect
 
 
 class AgentError(HotlineError):
@@ -74,7 +88,7 @@ class Agent:
 
 @dataclass
 class Presence:
-    state: str = "offline"
+    state: str = AgentState.OFFLINE
     since: float = field(default_factory=time.time)
     call: str = ""  # the call ringing or connected
     previous: str = ""  # the state before going offline: restored when the desk reconnects soon
@@ -138,18 +152,18 @@ class AgentDirectory:
     async def disconnected(self, username: str) -> None:
         """The desk went away (closed, network, server restart): offline, remembering the state."""
         current = await self.presence(username)
-        if current.state != "offline":
-            keep = current.state if current.state in ("available", "away") else "available"
-            await self.set_state(username, "offline", previous=keep)
+        if current.state != AgentState.OFFLINE:
+            keep = current.state if current.state in READY_STATES else AgentState.AVAILABLE
+            await self.set_state(username, AgentState.OFFLINE, previous=keep)
 
     async def reconnected(self, username: str, within_s: float = 300.0) -> Presence:
         """A desk connected: back to the state it had if it was gone only briefly, else away."""
         current = await self.presence(username)
-        if current.state != "offline":
+        if current.state != AgentState.OFFLINE:
             return current
         if current.previous and time.time() - current.since < within_s:
             return await self.set_state(username, current.previous)
-        return await self.set_state(username, "away")
+        return await self.set_state(username, AgentState.AWAY)
 
     async def presence(self, username: str) -> Presence:
         raw = await self.redis.hget(PRESENCE_KEY, username)

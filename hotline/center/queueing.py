@@ -11,6 +11,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from hotline.center import acd
+from hotline.center.agents import AgentState
 from hotline.center.keys import AGENTS_KEY, PRESENCE_KEY
 from hotline.ivr.actions import Transfer
 
@@ -58,8 +59,8 @@ class QueueDirectory:
             return False
         for name, raw in agents.items():
             skills = json.loads(raw).get("skills", [])
-            state = json.loads(presence[name])["state"] if name in presence else "offline"
-            if (not skill or skill in skills) and state in ("available", "ringing", "on_call", "wrap_up"):
+            state = json.loads(presence[name])["state"] if name in presence else AgentState.OFFLINE
+            if (not skill or skill in skills) and state in (AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL, AgentState.WRAP_UP):
                 return True
         return False
 

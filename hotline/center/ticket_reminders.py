@@ -14,7 +14,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from hotline.center.agents import AgentDirectory
+from hotline.center.agents import AgentDirectory, AgentState
 from hotline.center.keys import agent_channel
 from hotline.center.tickets import Ticket, TicketStore
 
@@ -51,7 +51,7 @@ class TicketReminders:
             targets = [ticket.assignee]
         else:
             presence = await self.agents.all_presence()
-            targets = sorted(name for name, p in presence.items() if p.state != "offline")
+            targets = sorted(name for name, p in presence.items() if p.state != AgentState.OFFLINE)
         message = json.dumps(reminder(ticket), ensure_ascii=False)
         for agent in targets:
             await self.redis.publish(agent_channel(agent), message)

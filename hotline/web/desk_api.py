@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
 from hotline.center.acd import Acd
-from hotline.center.agents import AgentDirectory
+from hotline.center.agents import READY_STATES, AgentDirectory, AgentState
 from hotline.center.assist_service import AssistService
 from hotline.center.call_events import CallEvents
 from hotline.center.keys import LIVE_CALLS_KEY, agent_channel
@@ -99,7 +99,7 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
             while True:
                 message = await ws.receive_json()
                 kind = message.get("type")
-                if kind == "state" and message.get("state") in ("available", "away"):
+                if kind == "state" and message.get("state") in READY_STATES:
                     await agents.set_state(me, str(message["state"]))
                 elif kind == "answer":
                     reply = await _answer(me, str(message.get("call", "")), str(message.get("sdp", "")))
@@ -114,7 +114,7 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
                         continue
                     store.annotate(call, "wrapup", {"agent": me, "disposition": disposition,
                                                     "notes": str(message.get("notes", ""))[:4000]})
-                    await agents.set_state(me, "available")
+                    await agents.set_state(me, AgentState.AVAILABLE)
                 elif kind in ("hold", "resume", "transfer"):
                     call = str(message.get("call", ""))
                     worker = await client.hget(LIVE_CALLS_KEY, call)
@@ -142,7 +142,7 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
                     outbox.put_nowait({"type": "error", "detail": error} if error else
                                       {"type": "assist_feedback_saved", "call": call, "n": n, "verdict": verdict})
                 elif kind == "ended":
-                    await agents.set_state(me, "wrap_up", str(message.get("call", "")))
+                    await agents.set_state(me, AgentState.WRAP_UP, str(message.get("call", "")))
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
@@ -163,9 +163,9 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
         try:
             answer = await request_call(client, str(entry["worker"]), sdp, agent, bridge=call)
         except SignallingError as exc:
-            await agents.set_state(agent, "available")
+            await agents.set_state(agent, AgentState.AVAILABLE)
             return {"error": str(exc), "call": call}
-        await agents.set_state(agent, "on_call", call)
+        await agents.set_state(agent, AgentState.ON_CALL, call)
         return {"call": call, "sdp": answer["sdp"]}
 
     return router
