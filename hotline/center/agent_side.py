@@ -138,7 +138,7 @@ class AgentSide:
                                                          self._agent_audio, self.session.deps.rate)
         pipeline.start()
         self.session.own(asyncio.create_task(self.session.pump_speech(pipeline, ivr=False, base_ms=self.offset_ms),
-                                               name=f"agent-speech-{self.session.record.id}"))
+                                               name=f"agent-speech-{self.session.record.id}"), speech=True)
         self._watch_task = asyncio.create_task(self._watch(leg), name=f"agent-bye-{self.session.record.id}")
         self.session.own(self._watch_task)
         self.session.deps.publisher.publish("call.agent_connected", self.session.record.id, agent=agent)

@@ -54,6 +54,7 @@ from hotline.ivr.model import FlowSet
 from hotline.ivr.prompts import PromptCache, PromptError
 from hotline.ivr.simulator import TicketSink
 from hotline.qa.redact import RedactionConfig, Redactor
+from hotline.system.tasks import TaskGroupOwner
 from hotline.telephony.frames import DtmfEvent
 from hotline.telephony.leg import CallLeg
 from hotline.telephony.recorder import WavRecorder
@@ -103,7 +104,8 @@ class CallSession:
         self._voicemail: VoicemailRecorder | None = None
         self._inbox: asyncio.Queue[object] = asyncio.Queue()
         self._timers: list[asyncio.TimerHandle] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = TaskGroupOwner()  # every task of the call: held until done, cancelled at the end
+        self._speech: list[asyncio.Task[None]] = []  # the speech pumps: their last finals are awaited
         self._hangup_when_idle = False
         self._pipeline: SpeechPipeline | None = None
         self._listening: tuple[str, ...] | None = None
@@ -151,11 +153,9 @@ class CallSession:
                                                    deps.rate)
         pipeline.start()
         leg.on_prompt_done = lambda pid, interrupted: self._inbox.put_nowait(PromptDone(pid, interrupted))
-        self._tasks = [
-            asyncio.create_task(self.pump_speech(pipeline), name=f"speech-{rec.id}"),
-            asyncio.create_task(self._pump_dtmf(), name=f"dtmf-{rec.id}"),
-            asyncio.create_task(self._watch_disconnect(), name=f"bye-{rec.id}"),
-        ]
+        self._speech.append(self._tasks.spawn(self.pump_speech(pipeline), name=f"speech-{rec.id}"))
+        self._tasks.spawn(self._pump_dtmf(), name=f"dtmf-{rec.id}")
+        self._tasks.spawn(self._watch_disconnect(), name=f"bye-{rec.id}")
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(leg.media_ready.wait(), 5.0)
@@ -175,12 +175,9 @@ class CallSession:
             await self._after_hangup()
             await pipeline.aclose()  # recognition still queued finishes: finals are never dropped
             await self.agents.close()
-            pumps = [t for t in self._tasks if "speech" in t.get_name()]
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(asyncio.gather(*pumps)), 5.0)
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+                await asyncio.wait_for(asyncio.shield(asyncio.gather(*self._speech)), 5.0)
+            await self._tasks.close()
             recorder.close()
             rec.ended_at = hung_up_at
             rec.status = "completed"
@@ -213,8 +210,10 @@ class CallSession:
     def post(self, event: object) -> None:
         self._inbox.put_nowait(event)
 
-    def own(self, task: asyncio.Task[None]) -> None:
-        self._tasks.append(task)
+    def own(self, task: asyncio.Task[None], speech: bool = False) -> None:
+        self._tasks.own(task)
+        if speech:
+            self._speech.append(task)
 
     def hang_up_when_idle(self) -> None:
         self._hangup_when_idle = True
@@ -309,8 +308,7 @@ class CallSession:
             playout.finish(prompt_id)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.append(task)
+        self._tasks.spawn(coro)
 
     async def _lookup(self, action: Lookup) -> None:
         started = time.monotonic()

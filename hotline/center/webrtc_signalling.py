@@ -17,6 +17,7 @@ from hotline.center.keys import control_key
 from hotline.center.keys import webrtc_answer_key as answer_key
 from hotline.center.keys import webrtc_offers_key as offers_key
 from hotline.system.errors import HotlineError
+from hotline.system.tasks import TaskGroupOwner
 from hotline.telephony.webrtc.leg import WebRtcCallLeg
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class WebRtcIntake:
         self.on_agent = on_agent
         self.on_control = on_control
         self.legs: set[WebRtcCallLeg] = set()
+        self.tasks = TaskGroupOwner()  # offers being answered, legs being forgotten
 
     async def run(self) -> None:
         while True:
@@ -84,7 +86,7 @@ class WebRtcIntake:
                 if self.on_control is not None:
                     self.on_control(json.loads(item[1]))
             else:
-                asyncio.create_task(self._take(json.loads(item[1])))
+                self.tasks.spawn(self._take(json.loads(item[1])), name="webrtc-offer")
 
     async def _take(self, offer: dict[str, Any]) -> None:
         request = str(offer.get("id", ""))
@@ -106,7 +108,7 @@ class WebRtcIntake:
         else:
             self.on_leg(leg)
         self.legs.add(leg)
-        asyncio.create_task(self._forget(leg))
+        self.tasks.spawn(self._forget(leg), name=f"webrtc-forget-{leg.info.call_id}")
         await self._reply(request, {"sdp": sdp, "type": "answer", "call": leg.info.call_id, "worker": self.worker})
 
     async def _forget(self, leg: WebRtcCallLeg) -> None:

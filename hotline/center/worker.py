@@ -26,6 +26,7 @@ from hotline.ivr.lookups import close_sources
 from hotline.ivr.model import ASKING_TYPES, UNKNOWN, FlowSet, Prompt, render, sample_digits
 from hotline.ivr.prompts import PromptCache, PromptError, split_sentences
 from hotline.ivr.registry import ActiveFlows
+from hotline.system.tasks import TaskGroupOwner
 from hotline.telephony.leg import CallLeg
 from hotline.telephony.sip.endpoint import MAX_CALLS_PER_PROCESS, SipEndpoint
 
@@ -101,6 +102,7 @@ class Worker:
         self.redis_url = redis_url
         self.sessions: set[asyncio.Task[object]] = set()
         self.by_record: dict[str, CallSession] = {}
+        self.tasks = TaskGroupOwner()  # desk requests being carried out (transfers)
         self._stop = asyncio.Event()
 
     async def run(self) -> None:
@@ -145,6 +147,8 @@ class Worker:
             await endpoint.hangup_all()
             if self.sessions:  # let sessions save their records
                 await asyncio.wait(self.sessions, timeout=15.0)
+            await self.tasks.close()
+            await intake.tasks.close()
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
@@ -186,7 +190,7 @@ class Worker:
         if op in ("hold", "resume"):
             session.hold(op == "hold")
         elif op == "transfer":
-            asyncio.get_running_loop().create_task(session.transfer_from_desk(
+            self.tasks.spawn(session.transfer_from_desk(
                 str(message.get("queue", "general")), str(message.get("skill", "")), str(message.get("agent", ""))))
 
     async def _heartbeat(self, publisher: EventPublisher, endpoint: SipEndpoint, engine: str, model: str,

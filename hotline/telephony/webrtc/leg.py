@@ -84,6 +84,7 @@ class WebRtcCallLeg:
         self._hangup_sent = False
         self._events = EventParser()
         self._reader: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None  # held: the loop keeps only a weak reference
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
         self._buffer = b""
         self.track = PromptTrack(self.playout, rate)
@@ -145,7 +146,7 @@ class WebRtcCallLeg:
         self.playout.stop()
         self.frames.close()
         self.disconnected.set()
-        asyncio.get_running_loop().create_task(self._close())
+        self._closing = asyncio.get_running_loop().create_task(self._close(), name=f"rtc-close-{self.info.call_id}")
 
     async def _close(self) -> None:
         if self._reader is not None:
