@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := redis-server kamailio sip-tester baresip espeak-ng sox tcpdump chromium
+APT_PACKAGES := redis-server kamailio sip-tester baresip espeak-ng sox tcpdump chromium graphviz eslint
 RUN_ARGS ?=
 
 .PHONY: setup system venv models run test test-unit lint bench clean
@@ -35,6 +35,8 @@ lint: venv
 	$(BIN)/ruff check hotline tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	@# the pages' JavaScript (Debian's eslint needs its modules on NODE_PATH under another node)
+	NODE_PATH=/usr/share/nodejs eslint -f unix --no-eslintrc -c hotline/web/static/.eslintrc.json hotline/web/static
 
 test: setup lint
 	$(BIN)/python -m pytest tests

@@ -9,7 +9,6 @@ restart keeps queues and presence.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -23,6 +22,7 @@ from hotline.center.keys import ACD_STATS_KEY as STATS_KEY
 from hotline.center.keys import ACD_WAITING_KEY as WAITING_KEY
 from hotline.center.keys import acd_call_key as call_key
 from hotline.center.keys import agent_channel
+from hotline.system.loops import supervised
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,7 @@ class Acd:
         self.ring_timeout_s = ring_timeout_s
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.step()
-            except (aioredis.RedisError, OSError):
-                log.warning("acd: redis unavailable, retrying")
-                await asyncio.sleep(1.0)
-                continue
-            await asyncio.sleep(0.2)
+        await supervised(self.step, name="acd", every_s=0.2)
 
     async def step(self) -> None:
         while True:

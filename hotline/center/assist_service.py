@@ -17,19 +17,24 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from hotline.assist.kb import Article, KnowledgeBase
 from hotline.assist.matcher import Matcher, Suggester
 from hotline.assist.registry import KbVersion, KnowledgeRegistry
+from hotline.center.bus import (
+    AgentConnected,
+    AssistFeedback,
+    AssistSuggestion,
+    CallEnded,
+    CallEvent,
+    EventSink,
+    TranscriptFinal,
+)
 from hotline.center.store import CallStore
 
 log = logging.getLogger(__name__)
 VERDICTS = ("used", "not_relevant")
-
-
-class Publisher(Protocol):
-    def publish(self, event_type: str, call_id: str, **data: Any) -> None: ...
 
 
 @dataclass
@@ -57,7 +62,7 @@ def article_card(article: Article, language: str) -> dict[str, Any]:
 
 
 class AssistService:
-    def __init__(self, registry: KnowledgeRegistry[Matcher], store: CallStore, publisher: Publisher,
+    def __init__(self, registry: KnowledgeRegistry[Matcher], store: CallStore, publisher: EventSink,
                  default_language: str = "en", clock: Callable[[], float] = time.time) -> None:
         self.registry = registry
         self.store = store
@@ -70,22 +75,23 @@ class AssistService:
         self.matched = 0
         self.abstained = 0
 
-    def on_event(self, event: dict[str, Any]) -> None:
-        """Every event of the call stream (hotline.web.desk_api.CallEvents calls this)."""
-        kind, call = event.get("type"), str(event.get("call_id", ""))
-        if kind == "call.agent_connected":
-            with self._lock:
-                if call not in self._calls:
-                    self._calls[call] = _CallState()
-                    self._write(self.store.set_paths, call, {"$.assist": {"utterances": 0, "suggestions": []}})
-        elif kind == "call.ended":
-            with self._lock:
-                self._calls.pop(call, None)
-        elif kind == "transcript.final" and event.get("speaker") == "caller":
-            with self._lock:
-                state = self._calls.get(call)
-            if state is not None:
-                self._on_caller_final(call, state, event)
+    def on_event(self, event: CallEvent) -> None:
+        """Every event of the call stream (`hotline.center.call_events.CallEvents` calls this)."""
+        call = event.call_id
+        match event:
+            case AgentConnected():
+                with self._lock:
+                    if call not in self._calls:
+                        self._calls[call] = _CallState()
+                        self._write(self.store.set_paths, call, {"$.assist": {"utterances": 0, "suggestions": []}})
+            case CallEnded():
+                with self._lock:
+                    self._calls.pop(call, None)
+            case TranscriptFinal(speaker="caller"):
+                with self._lock:
+                    state = self._calls.get(call)
+                if state is not None:
+                    self._on_caller_final(call, state, event)
 
     def _suggester(self, state: _CallState, version: KbVersion[Matcher], language: str) -> Suggester:
         if state.suggester is None or state.kb_version != version.number or state.language != language:
@@ -93,12 +99,12 @@ class AssistService:
             state.kb_version, state.language = version.number, language
         return state.suggester
 
-    def _on_caller_final(self, call: str, state: _CallState, event: dict[str, Any]) -> None:
+    def _on_caller_final(self, call: str, state: _CallState, event: TranscriptFinal) -> None:
         version = self.registry.current
-        text = str(event.get("text", "")).strip()
+        text = event.text.strip()
         if version is None or not text:
             return
-        language = str(event.get("language") or state.language or self.default_language)
+        language = event.language or state.language or self.default_language
         started = time.perf_counter()
         suggestion = self._suggester(state, version, language).on_final(text)
         match_ms = (time.perf_counter() - started) * 1000
@@ -111,17 +117,17 @@ class AssistService:
         n = state.next_card
         state.next_card += 1
         state.shown[n] = suggestion.article_id
-        card = {"n": n, **article_card(version.kb[suggestion.article_id], language),
-                "score": round(suggestion.score, 4), "confidence": round(suggestion.confidence, 3),
-                "language": language, "kb_version": version.number, "utterance_end_ms": event.get("end_ms"),
-                "transcript_ts": event.get("ts"), "match_ms": round(match_ms, 3)}
-        self.publisher.publish("assist.suggestion", call, **card)
+        card = AssistSuggestion(call_id=call, n=n, **article_card(version.kb[suggestion.article_id], language),
+                                score=round(suggestion.score, 4), confidence=round(suggestion.confidence, 3),
+                                language=language, kb_version=version.number, utterance_end_ms=event.end_ms,
+                                transcript_ts=event.ts, match_ms=round(match_ms, 3))
+        self.publisher.publish(card)
         self._write(self.store.append, call, "$.assist.suggestions",
-                    {"n": n, "article": suggestion.article_id, "title": card["title"], "score": card["score"],
-                     "confidence": card["confidence"], "language": language, "kb_version": version.number,
-                     "utterance_end_ms": event.get("end_ms"), "at": round(self.clock(), 3), "feedback": None})
+                    {"n": n, "article": suggestion.article_id, "title": card.title, "score": card.score,
+                     "confidence": card.confidence, "language": language, "kb_version": version.number,
+                     "utterance_end_ms": event.end_ms, "at": round(self.clock(), 3), "feedback": None})
         log.info("suggestion", extra={"call": call, "card": n, "article": suggestion.article_id,
-                                      "confidence": card["confidence"], "match_ms": card["match_ms"]})
+                                      "confidence": card.confidence, "match_ms": card.match_ms})
 
     def feedback(self, call: str, n: int, verdict: str, agent: str) -> str | None:
         """Record an agent's verdict on card ``n``; returns an error message, or None when stored."""
@@ -140,7 +146,7 @@ class AssistService:
         self._write(self.store.set_paths, call, {f"$.assist.suggestions[{n}].feedback": verdict,
                                                  f"$.assist.suggestions[{n}].feedback_by": agent,
                                                  f"$.assist.suggestions[{n}].feedback_at": at})
-        self.publisher.publish("assist.feedback", call, n=n, article=article, verdict=verdict, agent=agent)
+        self.publisher.publish(AssistFeedback(call_id=call, n=n, article=article, verdict=verdict, agent=agent))
         log.info("suggestion feedback", extra={"call": call, "card": n, "article": article, "verdict": verdict})
         return None
 

@@ -3,15 +3,15 @@ the desk's WebSockets, the knowledge suggestions and whoever else watches a call
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
 
+from hotline.center.bus import CallEvent, EventDecodeError, decode
 from hotline.center.keys import EVENTS_STREAM
+from hotline.system.loops import supervised
 
 log = logging.getLogger(__name__)
 
@@ -25,34 +25,40 @@ class CallEvents:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.redis = client
-        self.watchers: dict[str, set[Callable[[dict[str, Any]], None]]] = {}
-        self.listeners: list[Callable[[dict[str, Any]], None]] = []  # every call's events
+        self.watchers: dict[str, set[Callable[[CallEvent], None]]] = {}
+        self.listeners: list[Callable[[CallEvent], None]] = []  # every call's events
+        self.undecodable = 0
+        self._last = "$"  # the stream's end when reading starts: events from now on
 
-    def listen(self, callback: Callable[[dict[str, Any]], None]) -> None:
+    def listen(self, callback: Callable[[CallEvent], None]) -> None:
         self.listeners.append(callback)
 
-    def watch(self, call: str, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+    def watch(self, call: str, callback: Callable[[CallEvent], None]) -> Callable[[], None]:
         self.watchers.setdefault(call, set()).add(callback)
         return lambda: self.watchers.get(call, set()).discard(callback)
 
-    async def run(self) -> None:
-        last = "$"
-        while True:
+    def deliver(self, event: CallEvent) -> None:
+        for callback in [*self.listeners, *self.watchers.get(event.call_id, ())]:
             try:
-                batches: Any = await self.redis.xread({EVENTS_STREAM: last}, block=1000, count=200)
-            except (aioredis.RedisError, OSError):
-                await asyncio.sleep(1.0)
-                continue
-            for _stream, entries in batches or []:
-                for entry_id, fields in entries:
-                    last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-                    decoded = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-                               for k, v in fields.items()}
-                    call = decoded.get("call_id", "")
-                    event = {"type": decoded.get("type"), "call_id": call, "ts": float(decoded.get("ts", 0)),
-                             **json.loads(decoded.get("data", "{}"))}
-                    for callback in [*self.listeners, *self.watchers.get(call, ())]:
-                        try:
-                            callback(event)
-                        except Exception:  # noqa: BLE001 (one consumer's bug must not stop the others)
-                            log.exception("call event consumer failed", extra={"event": event.get("type")})
+                callback(event)
+            except Exception:  # noqa: BLE001 (one consumer's bug must not stop the others)
+                log.exception("call event consumer failed", extra={"event": event.type})
+
+    async def run(self) -> None:
+        await supervised(self.read, name="call-events")
+
+    async def read(self) -> None:
+        """Deliver the next batch of events (waits up to a second for one)."""
+        batches: Any = await self.redis.xread({EVENTS_STREAM: self._last}, block=1000, count=200)
+        for _stream, entries in batches or []:
+            for entry_id, fields in entries:
+                self._last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                decoded = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+                           for k, v in fields.items()}
+                try:
+                    event = decode(decoded)
+                except EventDecodeError:
+                    self.undecodable += 1
+                    log.warning("call event not understood", exc_info=True, extra={"event": decoded.get("type", "")})
+                    continue
+                self.deliver(event)

@@ -15,6 +15,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from hotline.center.bus import CallEvent, encode
 from hotline.center.keys import EVENTS_STREAM, LIVE_CALLS_KEY, WORKERS_KEY
 
 log = logging.getLogger(__name__)
@@ -45,13 +46,8 @@ class EventPublisher:
             self.dropped += 1
         self._queue.put_nowait((op, payload))
 
-    def publish(self, event_type: str, call_id: str, **data: Any) -> None:
-        self._put("xadd", {
-            "type": event_type,
-            "call_id": call_id,
-            "ts": f"{time.time():.3f}",
-            "data": json.dumps(data, ensure_ascii=False),
-        })
+    def publish(self, event: CallEvent) -> None:
+        self._put("xadd", encode(event))
 
     def set_live(self, call_id: str, worker: str, live: bool) -> None:
         self._put("live", (call_id, worker, live))

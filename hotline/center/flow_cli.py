@@ -14,6 +14,7 @@ from hotline.center.settings import Settings
 from hotline.center.tickets import SqliteTicketStore
 from hotline.ivr.actions import Listen
 from hotline.ivr.diagram import flow_svg
+from hotline.ivr.graph import DiagramError
 from hotline.ivr.flowtest import TestResult, run_file
 from hotline.ivr.loader import load_directory
 from hotline.ivr.model import Flow, FlowError, FlowSet
@@ -214,7 +215,11 @@ def graph(target: str, flows_dir: Path, output: Path | None) -> int:
             print(str(error), file=sys.stderr)
         print(f"cannot draw flow {name!r}: it does not load", file=sys.stderr)
         return 1
-    svg = flow_svg(flow, [e for e in errors if e.file == flow.file])
+    try:
+        svg = flow_svg(flow, [e for e in errors if e.file == flow.file])
+    except DiagramError as exc:
+        print(f"cannot draw flow {name!r}: {exc}", file=sys.stderr)
+        return 1
     if output is None:
         sys.stdout.write(svg)
     else:

@@ -22,6 +22,7 @@ from hotline.asr.vad import Segmenter, SpeechEnd, VadConfig
 from hotline.asr.whisper_engine import WhisperRecognizer
 from hotline.center.privacy import UtteranceRedactor, default_redactor
 from hotline.center.store import CallStore
+from hotline.system.loops import supervised
 from hotline.telephony.frames import MEDIA_RATES, AudioFrame, frame_bytes
 
 log = logging.getLogger(__name__)
@@ -67,11 +68,12 @@ class PostCallTranscriber:
         self.done = 0
 
     async def run(self) -> None:
+        await supervised(self.step, name="postcall", every_s=self._poll_s, retry_s=self._poll_s)
+
+    async def step(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            for call_id in self._store.awaiting_post_transcript(5):
-                await loop.run_in_executor(self._executor, self._transcribe, call_id, loop)
-            await asyncio.sleep(self._poll_s)
+        for call_id in self._store.awaiting_post_transcript(5):
+            await loop.run_in_executor(self._executor, self._transcribe, call_id, loop)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

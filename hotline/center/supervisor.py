@@ -11,11 +11,11 @@ import multiprocessing
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
 import uvicorn
 
 from hotline.asr.engines import model_name
@@ -26,6 +26,7 @@ from hotline.assist.registry import KnowledgeRegistry
 from hotline.center.acd import Acd
 from hotline.center.agents import AgentDirectory, load_agents_file
 from hotline.center.assist_service import AssistService, warm_matcher
+from hotline.center.bus import PostTranscript
 from hotline.center.call_events import CallEvents
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import ivr_sources
@@ -38,7 +39,7 @@ from hotline.center.store import SqliteCallStore
 from hotline.center.ticket_reminders import TicketReminders
 from hotline.center.tickets import SqliteTicketStore
 from hotline.center.worker import QUICK_VOICES, SLOW_VOICES, flows_state_dir, prerender_prompts
-from hotline.ivr.lookups import DataSource, close_sources
+from hotline.ivr.lookups import close_sources
 from hotline.ivr.prompts import PromptCache
 from hotline.ivr.registry import ActiveFlows, FlowRegistry
 from hotline.system.processes import Child, ProcessError, wait_until
@@ -114,17 +115,53 @@ class Supervisor:
                 print(f"hotline: {problem}", file=sys.stderr)
             print(f"hotline: flow {s.flow!r} not found or invalid in {s.flows}", file=sys.stderr)
             return 2
-        flowset = registry.flowset()
-        vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
         # in a child process: the voice models (Piper: ~240 MB) are then never resident here. The
         # slow Mandarin voice renders after start-up: until it is done a Chinese caller's prompt
         # is spoken on demand, sentence by sentence (the speech service, or the worker)
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             await asyncio.get_running_loop().run_in_executor(pool, render_static_prompts, settings_to_json(s),
                                                              QUICK_VOICES)
+        # everything started from here on is stopped through one exit stack: each stop is registered
+        # as its thing starts, so the teardown runs in reverse order of start-up, and every step runs
+        # even if an earlier one fails
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    return await self._serve(stack)
+                finally:
+                    log.info("shutting down")
+        except ProcessError as exc:
+            log.error("start-up failed", extra={"error": str(exc)})
+            print(f"hotline: {exc}", file=sys.stderr)
+            return 1
+
+    def _end_late_prompts(self) -> None:
+        if self._late_prompts is not None and self._late_prompts.is_alive():
+            self._late_prompts.terminate()  # what it rendered is on disk; the rest renders next time
+
+    async def _stop_workers(self) -> None:
+        # they hang up live calls (BYE goes out through the edge, stopped after them) and save records
+        await asyncio.gather(*(w.stop(timeout=25.0) for w in self.workers), return_exceptions=True)
+
+    @staticmethod
+    def _owned_task(stack: contextlib.AsyncExitStack, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """A background task of the supervisor: cancelled (and awaited, briefly) at shutdown."""
+        task = asyncio.create_task(coro, name=name)
+
+        async def cancel() -> None:
+            task.cancel()
+            await asyncio.wait({task}, timeout=5.0)
+
+        stack.push_async_callback(cancel)
+
+    async def _serve(self, stack: contextlib.AsyncExitStack) -> int:
+        s, registry = self.settings, self.registry
+        flowset = registry.flowset()
+        vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
         self._late_prompts = multiprocessing.get_context("spawn").Process(
             target=render_static_prompts, args=(settings_to_json(s), SLOW_VOICES, 10), name="prompts", daemon=True)
         self._late_prompts.start()
+        stack.callback(self._end_late_prompts)
         engine = resolve_engine(s.asr)
         store = SqliteCallStore(s.data / "calls.db")
         # nothing of ours runs on this data directory yet: calls still `live` died with a previous run
@@ -139,130 +176,104 @@ class Supervisor:
 
             moonshine_model_path(s.asr.moonshine_model)  # built once here (about 20 s), not in every worker
         redis_server = EmbeddedRedis(s.data) if s.redis is None else None
-        edge: KamailioEdge | None = None
-        server: uvicorn.Server | None = None
-        server_task: asyncio.Task[None] | None = None
-        client: aioredis.Redis | None = None
-        events_client: aioredis.Redis | None = None
-        postcall: PostCallTranscriber | None = None
-        postcall_task: asyncio.Task[None] | None = None
-        sources: dict[str, DataSource] = {}
-        publisher: EventPublisher | None = None
-        assist: AssistService | None = None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
-        try:
-            if redis_server is not None:
-                await redis_server.start()
-            redis_url = redis_server.url if redis_server else str(s.redis)
-            client = redis_client(redis_url)
-            agents = AgentDirectory(client)
-            if not await prepare_accounts(agents, s):  # before anything slow starts
-                return 2
-            await client.delete(WORKERS_KEY)
-            settings_file = self.run_dir / "settings.json"
-            settings_file.write_text(settings_to_json(s))
-            host = s.internal_host
-            if uses_service(s):
-                self.asr = Child("asr", [sys.executable, "-m", "hotline.center.cli", "asr-service",
-                                         "--settings-file", str(settings_file)],
-                                 s.data / "logs" / "asr-service.log")
-                await self.asr.start()
-                await wait_until(functools.partial(_service_answers, s), 180.0, "recognition service", self.asr)
-            self.workers = [self._worker_child(i, redis_url, settings_file) for i in range(s.workers)]
-            for child in self.workers:
-                await child.start()
-            for i, child in enumerate(self.workers):
-                port = s.worker_sip_port(i)
-                await wait_until(functools.partial(sip_options_ping, host, port), 180.0, f"worker {child.name}", child)
-            edge = KamailioEdge(s.sip_hostport[0], s.sip_hostport[1], self.run_dir, [(host, s.worker_sip_port(i)) for i in
-                                                                        range(s.workers)], MAX_CALLS_PER_PROCESS,
-                                advertise=s.rtp_address if s.internal_host != s.sip_hostport[0] else None)
-            await edge.start()
-            for username in (await agents.all_presence()):  # no desk is connected to a server just started
-                await agents.disconnected(username)  # desks that reconnect soon get their state back
-            acd = Acd(client, agents, s.ring_timeout_s)
-            # the stream reader blocks in XREAD: it gets a connection pool of its own, so that stopping it
-            # can never hand a connection still waiting for XREAD's reply to a publisher (redis-py #2663)
-            events_client = redis_client(redis_url)
-            call_events = CallEvents(events_client)
-            publisher = EventPublisher(client)
-            await loop.run_in_executor(None, self.knowledge.scan)
-            for kb_problem in self.knowledge.errors:  # suggestions are off until it is fixed; calls are not
-                print(f"hotline: knowledge: {kb_problem}", file=sys.stderr)
-            assist = AssistService(self.knowledge, store, publisher, s.asr.language)
-            call_events.listen(assist.on_event)
-            background = [asyncio.create_task(acd.run(), name="acd"),
-                          asyncio.create_task(call_events.run(), name="call-events")]
-            sources = ivr_sources(s)
-            crm_source = sources.get(s.crm.get("source", ""))
+        if redis_server is not None:
+            stack.push_async_callback(redis_server.stop)  # a stop of a child not (fully) started is harmless
+            await redis_server.start()
+        redis_url = redis_server.url if redis_server else str(s.redis)
+        client = redis_client(redis_url)
+        stack.push_async_callback(client.aclose)
+        agents = AgentDirectory(client)
+        if not await prepare_accounts(agents, s):  # before anything slow starts
+            return 2
+        await client.delete(WORKERS_KEY)
+        settings_file = self.run_dir / "settings.json"
+        settings_file.write_text(settings_to_json(s))
+        host = s.internal_host
+        if uses_service(s):
+            self.asr = Child("asr", [sys.executable, "-m", "hotline.center.cli", "asr-service",
+                                     "--settings-file", str(settings_file)],
+                             s.data / "logs" / "asr-service.log")
+            # stopped after the workers: their last segments are decoded
+            stack.push_async_callback(self.asr.stop, 15.0)
+            await self.asr.start()
+            await wait_until(functools.partial(_service_answers, s), 180.0, "recognition service", self.asr)
+        edge = KamailioEdge(s.sip_hostport[0], s.sip_hostport[1], self.run_dir, [(host, s.worker_sip_port(i)) for i in
+                                                                    range(s.workers)], MAX_CALLS_PER_PROCESS,
+                            advertise=s.rtp_address if s.internal_host != s.sip_hostport[0] else None)
+        stack.push_async_callback(edge.stop)  # registered before the workers': it stops after them
+        self.workers = [self._worker_child(i, redis_url, settings_file) for i in range(s.workers)]
+        stack.push_async_callback(self._stop_workers)
+        for child in self.workers:
+            await child.start()
+        for i, child in enumerate(self.workers):
+            port = s.worker_sip_port(i)
+            await wait_until(functools.partial(sip_options_ping, host, port), 180.0, f"worker {child.name}", child)
+        await edge.start()
+        for username in (await agents.all_presence()):  # no desk is connected to a server just started
+            await agents.disconnected(username)  # desks that reconnect soon get their state back
+        acd = Acd(client, agents, s.ring_timeout_s)
+        # the stream reader blocks in XREAD: it gets a connection pool of its own, so that stopping it
+        # can never hand a connection still waiting for XREAD's reply to a publisher (redis-py #2663)
+        events_client = redis_client(redis_url)
+        stack.push_async_callback(events_client.aclose)
+        call_events = CallEvents(events_client)
+        publisher = EventPublisher(client)
+        stack.push_async_callback(publisher.aclose)
+        await loop.run_in_executor(None, self.knowledge.scan)
+        for kb_problem in self.knowledge.errors:  # suggestions are off until it is fixed; calls are not
+            print(f"hotline: knowledge: {kb_problem}", file=sys.stderr)
+        assist = AssistService(self.knowledge, store, publisher, s.asr.language)
+        stack.callback(assist.close)  # queued suggestion and feedback writes reach the record
+        call_events.listen(assist.on_event)
+        self._owned_task(stack, acd.run(), "acd")
+        self._owned_task(stack, call_events.run(), "call-events")
+        sources = ivr_sources(s)
+        stack.push_async_callback(close_sources, sources)  # the desk's CRM lookups
+        crm_source = sources.get(s.crm.get("source", ""))
 
-            async def crm(caller: str) -> dict[str, Any]:
-                if crm_source is None:
-                    return {}
-                return await crm_source.lookup(s.crm.get("operation", "customer"), {"caller": caller})
+        async def crm(caller: str) -> dict[str, Any]:
+            if crm_source is None:
+                return {}
+            return await crm_source.lookup(s.crm.get("operation", "customer"), {"caller": caller})
 
-            tickets = SqliteTicketStore(s.data / "tickets.db")
-            reminders = TicketReminders(tickets, agents, client, publisher.publish)
-            background.append(asyncio.create_task(reminders.run(), name="ticket-reminders"))
-            app = create_app(AppState(store, client, s.sip, edge.listening, engine,
-                                      model_name(engine, s.asr),
-                                      s.data, registry, tickets, agents, acd,
-                                      call_events, crm, self.knowledge, assist,
-                                      s.qa_rubric if s.qa_rubric.is_file() else None, auth=s.auth,
-                                      recognition=functools.partial(service_stats, s) if self.asr else None))
-            http_host, http_port = s.http_hostport
-            server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
-                                                   access_log=False, lifespan="off"))
-            server_task = asyncio.create_task(server.serve(), name="http")
-            if s.post_call_transcription:
-                postcall = PostCallTranscriber(
-                    store, s.data, lambda: WhisperRecognizer(s.asr.language, s.asr.whisper_model, 1,
-                                                             (*s.asr.hints, *vocabulary)), s.vad,
-                    on_progress=lambda call_id, post: publisher.publish(
-                        "transcript.post", call_id, status=post["status"], progress=post["progress"]))
-                postcall_task = asyncio.create_task(postcall.run(), name="postcall")
-            log.info("hotline ready", extra={"sip": s.sip, "http": s.http, "workers": s.workers,
-                                             "capacity": s.workers * MAX_CALLS_PER_PROCESS, "asr": engine})
-            print(f"hotline ready: SIP udp:{s.sip}  HTTP http://{s.http}  ({s.workers} workers, "
-                  f"{s.workers * MAX_CALLS_PER_PROCESS} calls, ASR {engine})", flush=True)
-            await self._watch(server_task, redis_server)
-            return 0
-        except ProcessError as exc:
-            log.error("start-up failed", extra={"error": str(exc)})
-            print(f"hotline: {exc}", file=sys.stderr)
-            return 1
-        finally:
-            log.info("shutting down")
-            for task in locals().get("background", []):
-                task.cancel()
-            if assist is not None:
-                assist.close()  # queued suggestion and feedback writes reach the record
-            if publisher is not None:
-                await publisher.aclose()
-            if postcall_task is not None and postcall is not None:
-                postcall_task.cancel()
-                postcall.close()
-            if self._late_prompts is not None and self._late_prompts.is_alive():
-                self._late_prompts.terminate()  # what it rendered is on disk; the rest renders next time
-            # workers first: they hang up live calls (BYE goes out through the edge) and save records
-            await asyncio.gather(*(w.stop(timeout=25.0) for w in self.workers), return_exceptions=True)
-            if self.asr is not None:  # after the workers: their last segments are decoded
-                await self.asr.stop(timeout=15.0)
-            if edge is not None:
-                await edge.stop()
-            if server is not None and server_task is not None:
-                server.should_exit = True
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(server_task, 5.0)
-            if client is not None:
-                await client.aclose()
-            if events_client is not None:
-                await events_client.aclose()
-            if redis_server is not None:
-                await redis_server.stop()
-            await close_sources(sources)  # the desk's CRM lookups
+        tickets = SqliteTicketStore(s.data / "tickets.db")
+        reminders = TicketReminders(tickets, agents, client, publisher.publish)
+        self._owned_task(stack, reminders.run(), "ticket-reminders")
+        app = create_app(AppState(store, client, s.sip, edge.listening, engine,
+                                  model_name(engine, s.asr),
+                                  s.data, registry, tickets, agents, acd,
+                                  call_events, crm, self.knowledge, assist,
+                                  s.qa_rubric if s.qa_rubric.is_file() else None, auth=s.auth,
+                                  recognition=functools.partial(service_stats, s) if self.asr else None))
+        http_host, http_port = s.http_hostport
+        # the app's lifespan opens and closes what the app owns
+        server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
+                                               access_log=False, lifespan="on"))
+        server_task = asyncio.create_task(server.serve(), name="http")
+
+        async def stop_http() -> None:
+            server.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server_task, 5.0)
+
+        stack.push_async_callback(stop_http)
+        if s.post_call_transcription:
+            postcall = PostCallTranscriber(
+                store, s.data, lambda: WhisperRecognizer(s.asr.language, s.asr.whisper_model, 1,
+                                                         (*s.asr.hints, *vocabulary)), s.vad,
+                on_progress=lambda call_id, post: publisher.publish(
+                    PostTranscript(call_id=call_id, status=post["status"], progress=post["progress"])))
+            stack.callback(postcall.close)
+            self._owned_task(stack, postcall.run(), "postcall")
+        log.info("hotline ready", extra={"sip": s.sip, "http": s.http, "workers": s.workers,
+                                         "capacity": s.workers * MAX_CALLS_PER_PROCESS, "asr": engine})
+        print(f"hotline ready: SIP udp:{s.sip}  HTTP http://{s.http}  ({s.workers} workers, "
+              f"{s.workers * MAX_CALLS_PER_PROCESS} calls, ASR {engine})", flush=True)
+        await self._watch(server_task, redis_server)
+        return 0
 
     async def _watch(self, server_task: asyncio.Task[None], redis_server: EmbeddedRedis | None) -> None:
         while not self._stop.is_set():

@@ -15,8 +15,10 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from hotline.center.agents import AgentDirectory, AgentState
+from hotline.center.bus import CallEvent, TicketOverdue
 from hotline.center.keys import agent_channel
 from hotline.center.tickets import Ticket, TicketStore
+from hotline.system.loops import supervised
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ def reminder(ticket: Ticket) -> dict[str, Any]:
 
 class TicketReminders:
     def __init__(self, tickets: TicketStore, agents: AgentDirectory, client: aioredis.Redis,
-                 publish: Callable[..., None], every_s: float = 10.0,
+                 publish: Callable[[CallEvent], None], every_s: float = 10.0,
                  clock: Callable[[], float] = time.time) -> None:
         self.tickets = tickets
         self.agents = agents
@@ -55,18 +57,12 @@ class TicketReminders:
         message = json.dumps(reminder(ticket), ensure_ascii=False)
         for agent in targets:
             await self.redis.publish(agent_channel(agent), message)
-        self.publish("ticket.overdue", ticket.call_id, ref=ticket.ref, type=ticket.type, priority=ticket.priority,
-                     assignee=ticket.assignee, queue=ticket.queue, due_at=ticket.due_at, notified=targets)
+        self.publish(TicketOverdue(call_id=ticket.call_id, ref=ticket.ref, ticket_type=ticket.type,
+                                   priority=ticket.priority, assignee=ticket.assignee, queue=ticket.queue,
+                                   due_at=ticket.due_at, notified=targets))
         self.sent += 1
         log.info("ticket overdue", extra={"ticket_ref": ticket.ref, "assignee": ticket.assignee,
                                           "notified": len(targets)})
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.check()
-            except (aioredis.RedisError, OSError):
-                log.warning("ticket reminders: redis unreachable, retrying")
-            except Exception:  # noqa: BLE001 (the loop must outlive one bad ticket)
-                log.exception("ticket reminders failed")
-            await asyncio.sleep(self.every_s)
+        await supervised(self.check, name="ticket-reminders", every_s=self.every_s, retry_s=self.every_s)

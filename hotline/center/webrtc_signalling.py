@@ -13,22 +13,16 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiortc import RTCConfiguration, RTCPeerConnection
 
-from hotline.center.keys import control_key
 from hotline.center.keys import webrtc_answer_key as answer_key
 from hotline.center.keys import webrtc_offers_key as offers_key
 from hotline.system.errors import HotlineError
+from hotline.system.loops import supervised
 from hotline.system.tasks import TaskGroupOwner
 from hotline.telephony.webrtc.leg import WebRtcCallLeg
 
 log = logging.getLogger(__name__)
 
 ANSWER_TTL_S = 30
-
-
-async def send_control(client: aioredis.Redis, worker: str, message: dict[str, Any]) -> None:
-    """App side: ask the worker holding a call to act on it (hold, resume, transfer)."""
-    await client.rpush(control_key(worker), json.dumps(message))
-    await client.expire(control_key(worker), ANSWER_TTL_S)
 
 
 class SignallingError(HotlineError):
@@ -61,32 +55,29 @@ class WebRtcIntake:
 
     def __init__(self, client: aioredis.Redis, worker: str, rate: int,
                  on_leg: Callable[[WebRtcCallLeg], None],
-                 on_agent: Callable[[WebRtcCallLeg, str, str], bool] | None = None,
-                 on_control: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_agent: Callable[[WebRtcCallLeg, str, str], bool] | None = None) -> None:
         self.client = client
         self.worker = worker
         self.rate = rate
         self.on_leg = on_leg
         self.on_agent = on_agent
-        self.on_control = on_control
         self.legs: set[WebRtcCallLeg] = set()
         self.tasks = TaskGroupOwner()  # offers being answered, legs being forgotten
 
     async def run(self) -> None:
-        while True:
-            try:
-                item = await self.client.blpop([offers_key(self.worker), control_key(self.worker)], timeout=1)
-            except (aioredis.RedisError, OSError):
-                await asyncio.sleep(1.0)  # Redis is away: browser calls wait, SIP calls go on
-                continue
-            if item is None:
-                continue
-            key = item[0].decode() if isinstance(item[0], bytes) else str(item[0])
-            if key == control_key(self.worker):
-                if self.on_control is not None:
-                    self.on_control(json.loads(item[1]))
-            else:
-                self.tasks.spawn(self._take(json.loads(item[1])), name="webrtc-offer")
+        await supervised(self.take, name="webrtc-intake")  # Redis away: browser calls wait, SIP calls go on
+
+    async def take(self) -> None:
+        """Start answering the next offer (waits up to a second for one)."""
+        item = await self.client.blpop([offers_key(self.worker)], timeout=1)
+        if item is None:
+            return
+        try:
+            offer = json.loads(item[1])
+        except ValueError:
+            log.warning("webrtc offer not JSON, dropped", extra={"worker": self.worker})
+            return
+        self.tasks.spawn(self._take(offer), name="webrtc-offer")
 
     async def _take(self, offer: dict[str, Any]) -> None:
         request = str(offer.get("id", ""))

@@ -9,8 +9,11 @@ import os
 import signal
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
+import redis.asyncio as aioredis
+
+from hotline.center.desk_control import DeskRequest, DeskRequests
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import StoreTicketSink, ivr_sources
 from hotline.center.keys import WORKERS_KEY
@@ -106,6 +109,14 @@ class Worker:
         self._stop = asyncio.Event()
 
     async def run(self) -> None:
+        """Until SIGTERM/SIGINT. What is acquired registers its release on an exit stack, so teardown
+        runs in reverse: calls end (and save their records) before the endpoint, Redis and the
+        stores they write to are closed."""
+        async with contextlib.AsyncExitStack() as stack:
+            await self._start(stack)
+            await self._stop.wait()
+
+    async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         settings = self.settings
         active = ActiveFlows(flows_state_dir(settings), settings.flows)
         flowset = active.current()
@@ -115,52 +126,57 @@ class Worker:
                               synthesizer=worker_synthesizer(settings))
         count = await prerender_prompts(flowset, prompts, QUICK_VOICES)
         store = WriteBehindStore(SqliteCallStore(settings.data / "calls.db"))  # no SQLite lock on the media loop
+        stack.callback(store.close)
         tickets = SqliteTicketStore(settings.data / "tickets.db")
+        stack.callback(tickets.close)
         sources = ivr_sources(settings)
+        stack.push_async_callback(close_sources, sources)
         interrupted = store.mark_interrupted(self.id)  # left live by a previous run of this worker
         client = redis_client(self.redis_url)
+        stack.push_async_callback(client.aclose)
+        stack.push_async_callback(self._unregister, client)
         publisher = EventPublisher(client)
-        deps = SessionDeps(active.current, settings.flow, recognizer, prompts, store, publisher, self.id,
-                           settings.vad, settings.data, settings.asr.grammar, settings.media_rate, sources,
-                           StoreTicketSink(tickets), settings.now, QueueDirectory(client, settings.queues))
+        stack.push_async_callback(publisher.aclose)
+        deps = SessionDeps(flows=active.current, flow=settings.flow, recognizer=recognizer, prompts=prompts,
+                           store=store, publisher=publisher, worker_id=self.id, vad=settings.vad,
+                           data_dir=settings.data, use_grammar=settings.asr.grammar, rate=settings.media_rate,
+                           sources=sources, tickets=StoreTicketSink(tickets), now=settings.now,
+                           queues=QueueDirectory(client, settings.queues))
         endpoint = SipEndpoint(settings.internal_host, self.sip_port, self.rtp_port, lambda leg: self._on_call(leg, deps),
                                media_address=settings.rtp_address, rtp_bind=settings.sip_hostport[0],
                                rate=settings.media_rate)
         endpoint.start()
+        stack.push_async_callback(endpoint.stop)
         intake = self.webrtc = WebRtcIntake(redis_client(self.redis_url, timeout=5.0), self.id, settings.media_rate,
-                                            lambda leg: self._on_call(leg, deps, "webrtc"), self._on_agent,
-                                            self._on_control)
-        intake_task = asyncio.create_task(intake.run(), name="webrtc-intake")
+                                            lambda leg: self._on_call(leg, deps, "webrtc"), self._on_agent)
+        stack.push_async_callback(intake.client.aclose)
+        background = TaskGroupOwner()  # the intake and the heartbeat
+        stack.push_async_callback(background.close)
+        intake_task = background.spawn(intake.run(), name="webrtc-intake")
+        background.spawn(DeskRequests(intake.client, self.id, self._on_desk_request).run(), name="desk-requests")
+        background.spawn(self._heartbeat(publisher, endpoint, recognizer.name, recognizer.model, active, prompts),
+                         name="heartbeat")
+        stack.push_async_callback(self._end_calls, endpoint, intake, intake_task)
         log.info("worker ready", extra={"worker": self.id, "sip_port": self.sip_port, "engine": recognizer.name,
                                         "model": recognizer.model, "prompts": count, "interrupted": interrupted})
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
-        beat = asyncio.create_task(self._heartbeat(publisher, endpoint, recognizer.name, recognizer.model, active,
-                                                   prompts))
-        try:
-            await self._stop.wait()
-        finally:
-            log.info("worker stopping", extra={"worker": self.id, "calls": len(endpoint.calls)})
-            intake_task.cancel()
-            for leg in list(intake.legs):
-                leg.hangup_call()
-            await endpoint.hangup_all()
-            if self.sessions:  # let sessions save their records
-                await asyncio.wait(self.sessions, timeout=15.0)
-            await self.tasks.close()
-            await intake.tasks.close()
-            beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
-            await endpoint.stop()
-            await publisher.aclose()
-            with contextlib.suppress(Exception):
-                await client.hdel(WORKERS_KEY, self.id)
-            await client.aclose()
-            await intake.client.aclose()
-            await close_sources(sources)
-            store.close()
-            tickets.close()
+
+    async def _end_calls(self, endpoint: SipEndpoint, intake: WebRtcIntake, intake_task: asyncio.Task[Any]) -> None:
+        """No new calls; the calls in progress are hung up and save their records."""
+        log.info("worker stopping", extra={"worker": self.id, "calls": len(endpoint.calls)})
+        intake_task.cancel()
+        for leg in list(intake.legs):
+            leg.hangup_call()
+        await endpoint.hangup_all()
+        if self.sessions:
+            await asyncio.wait(self.sessions, timeout=15.0)
+        await self.tasks.close()
+        await intake.tasks.close()
+
+    async def _unregister(self, client: aioredis.Redis) -> None:
+        with contextlib.suppress(Exception):  # Redis may be gone by now: readers see the heartbeat stop
+            await client.hdel(WORKERS_KEY, self.id)
 
     def _on_call(self, leg: CallLeg, deps: SessionDeps, channel: str = "sip") -> None:
         session = CallSession(leg, deps, channel)
@@ -181,17 +197,18 @@ class Worker:
         session = self.by_record.get(call)
         return session is not None and session.attach_agent(leg, agent)
 
-    def _on_control(self, message: dict[str, Any]) -> None:
+    def _on_desk_request(self, request: DeskRequest) -> None:
         """The desk acts on a call held here: hold, resume, transfer to a queue or an agent."""
-        session = self.by_record.get(str(message.get("call", "")))
+        session = self.by_record.get(request.call)
         if session is None:
             return
-        op = message.get("op")
-        if op in ("hold", "resume"):
-            session.hold(op == "hold")
-        elif op == "transfer":
-            self.tasks.spawn(session.transfer_from_desk(
-                str(message.get("queue", "general")), str(message.get("skill", "")), str(message.get("agent", ""))))
+        match request.op:
+            case "hold" | "resume":
+                session.hold(request.op == "hold")
+            case "transfer":
+                self.tasks.spawn(session.transfer_from_desk(request.queue, request.skill, request.agent))
+            case _:
+                assert_never(request.op)
 
     async def _heartbeat(self, publisher: EventPublisher, endpoint: SipEndpoint, engine: str, model: str,
                          active: ActiveFlows, prompts: PromptCache) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 # --- events in -------------------------------------------------------------------------------
 
@@ -78,8 +78,9 @@ class CallerHungUp:
     """The caller went away: a voicemail in progress is still kept and ticketed."""
 
 
-IvrEvent = (PromptDone | DigitPressed | SpeechHeard | CallerSpeaking | SpeechUnavailable | TimerFired | LookupDone
-            | TicketDone | RecordingDone | TransferDone | CallerHungUp)
+ServiceResult: TypeAlias = LookupDone | TicketDone | RecordingDone | TransferDone  # what an action's token comes back on
+IvrEvent: TypeAlias = (PromptDone | DigitPressed | SpeechHeard | CallerSpeaking | SpeechUnavailable | TimerFired
+                       | LookupDone | TicketDone | RecordingDone | TransferDone | CallerHungUp)
 
 # --- actions out ------------------------------------------------------------------------------
 
@@ -159,5 +160,7 @@ class Transfer:
     context: Mapping[str, str] = field(default_factory=dict)
 
 
-IvrAction = (Play | StopPlayback | StartTimer | Hangup | Listen | Lookup | CreateTicket | StartRecording
-             | StopRecording | Transfer)
+# every action: whoever performs them matches over this union with `typing.assert_never` (see the
+# simulator), so mypy reports an action left unhandled
+IvrAction: TypeAlias = (Play | StopPlayback | StartTimer | Hangup | Listen | Lookup | CreateTicket
+                        | StartRecording | StopRecording | Transfer)

@@ -1,4 +1,4 @@
-"""A flow as a diagram: nodes and edges for `hotline.ivr.graph.render_svg`."""
+"""A flow as a diagram: its nodes and edges, drawn by Graphviz through `hotline.ivr.graph.render_svg`."""
 
 from __future__ import annotations
 

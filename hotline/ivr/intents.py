@@ -208,3 +208,20 @@ class IntentMatcher:
         if best_score < self.threshold or best_score - second_score < self.margin:
             return IntentMatch(None, best_score, best)
         return IntentMatch(best, best_score, ranked[1][0] if len(ranked) > 1 else None)
+
+
+_WORD = re.compile(r"\w+(?:'\w+)?")
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(_WORD.findall(text.lower())) + " "
+
+
+def heard(phrases: tuple[str, ...], text: str, language: str) -> bool:
+    """Whether `text` contains one of the phrases (a menu option's words, a global handler's) word
+    for word; Chinese, written without spaces, by substring."""
+    if language.startswith("zh"):
+        compact = re.sub(r"\s+", "", text.lower())
+        return any(p.replace(" ", "") in compact for p in phrases if p)
+    said = _words(text)
+    return any(f" {' '.join(_WORD.findall(p))} " in said for p in phrases if p)

@@ -10,13 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
 
+from hotline.ivr.actions import IvrAction, Listen, Play, RecordingDone, ServiceResult, StartTimer
 from hotline.ivr.hours import Schedule
+from hotline.ivr.intents import IntentMatcher
 from hotline.system.errors import HotlineError
 
+# the node types (hotline.ivr.nodes has one class per type; a unit test keeps these in step)
 ASKING_TYPES = ("menu", "gather", "ask")  # nodes that ask a question and listen for the answer
-INPUT_TYPES = (*ASKING_TYPES, "voicemail")
+INPUT_TYPES = (*ASKING_TYPES, "voicemail")  # nodes that wait for the caller
 NODE_TYPES = ("say", "menu", "gather", "ask", "set", "branch", "goto", "subflow", "return", "lookup", "hours",
               "transfer", "voicemail", "ticket", "hangup")
 
@@ -81,10 +85,64 @@ class Case:
     next: str
 
 
-@dataclass(frozen=True)
+@dataclass
+class Turn:
+    """The engine's state at the node the caller is at; a fresh one on entering each node."""
+
+    wait: str = ""  # "", prompt, input, confirm, lookup, ticket, recording, transfer, ending
+    playing: str | None = None  # the prompt playing now
+    failures: int = 0
+    digits: str = ""
+    spoken: bool = False  # the digits so far were said, not keyed (a pause cut the number)
+    pending: str = ""  # gathered value awaiting confirmation
+
+
+class Run(Protocol):
+    """What a node's rules may use of the call in progress (`hotline.ivr.engine.IvrEngine`)."""
+
+    variables: dict[str, str]
+    keypad_only: bool
+    turn: Turn
+    typeahead: list[str]  # keys pressed before an input node was reached
+    recording: str
+    matchers: dict[tuple[str, str, str], IntentMatcher]
+
+    @property
+    def flow(self) -> Flow: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def op(self) -> int: ...  # the token of the asynchronous action in progress
+    @property
+    def in_subflow(self) -> bool: ...
+    def now(self) -> datetime: ...
+    def say(self, prompt: Prompt, barge_in: bool, prefix: Prompt | None = None, language: str = "") -> Play: ...
+    def arm(self, ms: int) -> StartTimer: ...
+    def cancel_timer(self) -> None: ...
+    def next_op(self) -> int: ...
+    def finish(self, reason: str) -> list[IvrAction]: ...
+    def goodbye(self, reason: str) -> list[IvrAction]: ...
+    def enter(self, node_id: str) -> list[IvrAction]: ...
+    def speak(self, node: Node, actions: list[IvrAction], wait: str) -> bool: ...
+    def replay_typeahead(self, actions: list[IvrAction]) -> None: ...
+    def listen(self, node: Node) -> Listen: ...
+    def interrupt(self, node: Node) -> list[IvrAction]: ...
+    def global_choice(self, node: Node, digit: str | None = None, text: str | None = None) -> Choice | None: ...
+    def choose(self, node: Node, choice: Choice) -> list[IvrAction]: ...
+    def call_flow(self, name: str, return_to: str | None) -> str: ...
+    def return_from_flow(self) -> str | None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
 class Node:
+    """What every node has. Each node type is a subclass in `hotline.ivr.nodes` (one module per
+    type) holding its own fields, how it is read from YAML (its `NodeSpec`) and how it runs (the
+    `on_*` rules the engine calls, with the call in progress as `run`)."""
+
+    type: ClassVar[str] = ""
+    waits: ClassVar[bool] = False  # waits for the caller (a loop through it is not a silent loop)
+    phrases_are_hints: ClassVar[bool] = False  # its choices' phrases are vocabulary for the recogniser
     id: str
-    type: str
     line: int = 0
     column: int = 1
     prompt: Prompt = NO_PROMPT
@@ -96,63 +154,102 @@ class Node:
     # card numbers and the like: while the caller is here the recording is silence, keys and
     # speech are not stored, and what the node collects is kept out of the call record
     sensitive: bool = False
-    # input nodes
-    timeout_ms: int = 6000
-    retries: int = 2
-    no_match: Prompt = NO_PROMPT
-    no_input: Prompt = NO_PROMPT
-    on_failure: str | None = None
-    choices: tuple[Choice, ...] = ()  # menu options / ask intents
-    grammar: bool = True  # a menu recognises only its phrases (Vosk grammar mode)
-    var: str = ""
-    # gather
-    min_digits: int = 1
-    max_digits: int = 20
-    terminator: str = "#"
-    inter_digit_ms: int = 4000
-    pattern: str = ""
-    speech: bool = True  # a gather also takes spoken digits
-    confirm: Prompt = NO_PROMPT
-    # ask
-    threshold: float = 0.5
-    # branch
-    cases: tuple[Case, ...] = ()
-    otherwise: str | None = None
-    # subflow
-    flow: str = ""
-    # lookup
-    source: str = ""
-    operation: str = ""
-    params: Mapping[str, str] = field(default_factory=dict)
-    result: str = ""
-    on_error: str | None = None
-    # hours
-    schedule: str = ""
-    open: str | None = None
-    closed: str | None = None
-    # transfer
-    queue: str = ""
-    skill: str = ""
-    priority: int = 0
-    uri: str = ""
-    on_unavailable: str | None = None
-    # voicemail / ticket
-    max_ms: int = 60000
-    ticket: Mapping[str, str] = field(default_factory=dict)
+
+    # Fields of some node types, read by code that handles every node alike (diagrams, the
+    # prompt cache, the call record); the node types that have them override these.
+    @property
+    def choices(self) -> tuple[Choice, ...]:  # menu options / ask intents
+        return ()
+
+    @property
+    def cases(self) -> tuple[Case, ...]:
+        return ()
+
+    @property
+    def var(self) -> str:
+        return ""
+
+    @property
+    def confirm(self) -> Prompt:
+        return NO_PROMPT
+
+    @property
+    def flow(self) -> str:
+        return ""
+
+    @property
+    def source(self) -> str:
+        return ""
+
+    @property
+    def operation(self) -> str:
+        return ""
+
+    @property
+    def schedule(self) -> str:
+        return ""
+
+    @property
+    def queue(self) -> str:
+        return ""
+
+    @property
+    def uri(self) -> str:
+        return ""
+
+    def exits(self) -> tuple[tuple[str, str | None], ...]:
+        """(label, target) of the named edges leaving this node (None: not set)."""
+        return (("next", self.next),)
 
     def targets(self) -> list[tuple[str, str]]:
         """(label, target) of every edge leaving this node."""
-        out: list[tuple[str, str]] = []
-        for label, target in (("next", self.next), ("failure", self.on_failure), ("error", self.on_error),
-                              ("else", self.otherwise), ("open", self.open), ("closed", self.closed),
-                              ("unavailable", self.on_unavailable)):
-            if target:
-                out.append((label, target))
-        for choice in self.choices:
-            out.append((choice.label or choice.key or "", choice.next))
-        for case in self.cases:
-            out.append((case.condition, case.next))
+        out = [(label, target) for label, target in self.exits() if target]
+        out += [(choice.label or choice.key or "", choice.next) for choice in self.choices]
+        out += [(case.condition, case.next) for case in self.cases]
         return out
+
+    def flow_problems(self, flow: Flow, flows: Mapping[str, Flow]) -> list[FlowError]:
+        """Problems between this node of `flow` and the other flows of its directory."""
+        return []
+
+    # --- run rules ---------------------------------------------------------------------------
+
+    def on_enter(self, run: Run, actions: list[IvrAction]) -> str | None:
+        """The caller arrives: add actions; return the node to enter at once (silent nodes), or None."""
+        run.speak(self, actions, "prompt")
+        return None
+
+    def listen(self, run: Run) -> Listen:
+        return Listen(None, run.language)
+
+    def on_prompt_done(self, run: Run) -> list[IvrAction]:
+        return []
+
+    def on_digit(self, run: Run, digit: str) -> list[IvrAction]:
+        return []
+
+    def on_speech(self, run: Run, text: str) -> list[IvrAction]:
+        return []
+
+    def on_timeout(self, run: Run) -> list[IvrAction]:
+        return []
+
+    def on_caller_speaking(self, run: Run) -> list[IvrAction]:
+        return []
+
+    def on_keypad_only(self, run: Run) -> list[IvrAction]:
+        """Speech recognition was refused (the keypad still works)."""
+        return []
+
+    def on_result(self, run: Run, event: ServiceResult) -> list[IvrAction]:
+        """A lookup, ticket, recording or transfer this node started is done."""
+        return []
+
+    def on_choice(self, run: Run, choice: Choice) -> None:
+        """`choice` (an option, an intent or a global handler) was taken here."""
+
+    def on_recording_after_hangup(self, run: Run, event: RecordingDone) -> list[IvrAction]:
+        return []
 
 
 @dataclass(frozen=True)
@@ -182,7 +279,7 @@ class Flow:
         """Every menu phrase of this flow in `language` (default: the first), in flow order: hints for the
         recogniser (the example sentences of `ask` intents are not hints, just examples)."""
         lang = language or self.language
-        words = [p for node in self.nodes.values() if node.type == "menu" for c in node.choices
+        words = [p for node in self.nodes.values() if node.phrases_are_hints for c in node.choices
                  for p in c.phrases_for(lang)]
         words += [p for c in self.global_choices for p in c.phrases_for(lang)]
         return tuple(dict.fromkeys(words))

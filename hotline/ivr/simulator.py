@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from hotline.ivr.actions import (
     CallerHungUp,
@@ -29,6 +29,7 @@ from hotline.ivr.actions import (
     SpeechHeard,
     StartRecording,
     StartTimer,
+    StopPlayback,
     StopRecording,
     TicketDone,
     TimerFired,
@@ -120,40 +121,48 @@ class SimulatedCall:
         todo = list(actions)
         while todo:
             action = todo.pop(0)
-            if isinstance(action, Play):
-                played.append(action)
-                self.prompts.append(action)
-                if self.on_prompt is not None:
-                    self.on_prompt(action)
-                todo.extend(self.engine.handle(PromptDone(action.prompt_id)))
-            elif isinstance(action, StartTimer):
-                self._timer = action.token
-            elif isinstance(action, Listen):
-                self._listen = action
-            elif isinstance(action, Lookup):
-                todo.extend(self.engine.handle(await self._lookup(action)))
-            elif isinstance(action, CreateTicket):
-                fields = {**action.fields, "call_id": "simulated", "caller": self.variables.get("caller", "")}
-                try:
-                    ref = self.tickets.create_ticket(fields)
-                    self.tickets_created.append({**fields, "ref": ref})
-                    result = TicketDone(action.token, ref)
-                except Exception as exc:  # noqa: BLE001 (any store failure takes the flow's error path)
-                    result = TicketDone(action.token, "", type(exc).__name__)
-                todo.extend(self.engine.handle(result) if not self.engine.finished else [])
-            elif isinstance(action, StartRecording):
-                self._recording = action.token
-            elif isinstance(action, StopRecording):
-                if self._recording is not None:
-                    todo.extend(await self._end_recording(2000))
-            elif isinstance(action, Transfer):
-                self.transfers.append(action)
-                outcome = TransferDone(action.token, self.agents_available,
-                                       "" if self.agents_available else "no_agents")
-                todo.extend(self.engine.handle(outcome))
-            elif isinstance(action, Hangup):
-                self._timer = None
+            match action:
+                case Play():
+                    played.append(action)
+                    self.prompts.append(action)
+                    if self.on_prompt is not None:
+                        self.on_prompt(action)
+                    todo.extend(self.engine.handle(PromptDone(action.prompt_id)))
+                case StartTimer():
+                    self._timer = action.token
+                case Listen():
+                    self._listen = action
+                case Lookup():
+                    todo.extend(self.engine.handle(await self._lookup(action)))
+                case CreateTicket():
+                    todo.extend(self._create_ticket(action))
+                case StartRecording():
+                    self._recording = action.token
+                case StopRecording():
+                    if self._recording is not None:
+                        todo.extend(await self._end_recording(2000))
+                case Transfer():
+                    self.transfers.append(action)
+                    outcome = TransferDone(action.token, self.agents_available,
+                                           "" if self.agents_available else "no_agents")
+                    todo.extend(self.engine.handle(outcome))
+                case Hangup():
+                    self._timer = None
+                case StopPlayback():
+                    pass  # prompts end at once here
+                case _:
+                    assert_never(action)
         return played
+
+    def _create_ticket(self, action: CreateTicket) -> list[IvrAction]:
+        fields = {**action.fields, "call_id": "simulated", "caller": self.variables.get("caller", "")}
+        try:
+            ref = self.tickets.create_ticket(fields)
+            self.tickets_created.append({**fields, "ref": ref})
+            result = TicketDone(action.token, ref)
+        except Exception as exc:  # noqa: BLE001 (any store failure takes the flow's error path)
+            result = TicketDone(action.token, "", type(exc).__name__)
+        return self.engine.handle(result) if not self.engine.finished else []
 
     async def _lookup(self, action: Lookup) -> LookupDone:
         return await run_lookup(self.sources, action)

@@ -1,16 +1,19 @@
 """HTTP API (FastAPI): the composition of the routers behind one authorisation layer
-(`hotline.web.access`), health and call records. OpenAPI docs at /docs (served offline)."""
+(`hotline.web.access`), health and call records, and the app's lifespan (what the app opens itself
+it closes itself). OpenAPI docs at /docs (served offline)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
@@ -30,14 +33,15 @@ from hotline.ivr.registry import FlowRegistry
 from hotline.web.access import Access, AccessDenied, denied_handler
 from hotline.web.auth_api import auth_router
 from hotline.web.desk_api import CustomerLookup, desk_router
-from hotline.web.desk_page import desk_page_router
 from hotline.web.docs import docs_router, mount_static
 from hotline.web.flows_api import flows_router
 from hotline.web.knowledge_api import knowledge_router
-from hotline.web.pages import forbidden_page, login_page
+from hotline.web.pages import add_page, forbidden_page, login_page
 from hotline.web.qa_api import qa_router, recording_path
 from hotline.web.softphone import softphone_router
 from hotline.web.tickets_api import tickets_router
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,10 +78,22 @@ class Health(BaseModel):
 
 def create_app(state: AppState) -> FastAPI:
     agents = state.agents if state.agents is not None else AgentDirectory(state.redis)
-    audit = state.audit if state.audit is not None else AuditLog(state.data_dir / "audit.db")
+    owned = AsyncExitStack()  # what the app opens itself: closed when its lifespan ends
+    audit = state.audit
+    if audit is None:
+        audit = AuditLog(state.data_dir / "audit.db")
+        owned.callback(audit.close)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with owned:
+            log.info("http app started")
+            yield
+            log.info("http app stopping")
+
     access = Access(Authenticator(state.redis, agents, state.auth), audit)
     # every route depends on the access check: a route with no rule in access.RULES is refused
-    app = FastAPI(title="hotline", version=__version__, dependencies=[Depends(access.authorize)],
+    app = FastAPI(title="hotline", version=__version__, dependencies=[Depends(access.authorize)], lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None,
                   description="Offline-first contact-center server: calls, flows, tickets and health. Log in with "
                               "`POST /api/auth/token` and send `Authorization: Bearer <token>`; the pages use a "
@@ -148,5 +164,7 @@ def create_app(state: AppState) -> FastAPI:
     if state.acd is not None and state.call_events is not None:
         app.include_router(desk_router(state.redis, agents, state.acd, state.call_events, state.store,
                                        state.tickets, access, state.crm, state.assist))
-        app.include_router(desk_page_router())
+        desk_page = APIRouter()
+        add_page(desk_page, "/desk", "desk.html")
+        app.include_router(desk_page)
     return app

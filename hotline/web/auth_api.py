@@ -1,4 +1,4 @@
-"""Signing in and out, accounts and the audit log over HTTP; the login page and the home page.
+"""Signing in and out, accounts and the audit log over HTTP; the login, home and audit pages.
 
 Browsers log in with `POST /api/auth/login` and get two cookies: the session (HttpOnly) and its
 CSRF token (readable by the page, echoed in X-CSRF-Token). API clients use `POST /api/auth/token`
@@ -11,7 +11,7 @@ import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from hotline.center.agents import Agent, AgentDirectory, hash_password
@@ -24,7 +24,7 @@ from hotline.web.access import (
     CurrentUser,
     client_address,
 )
-from hotline.web.pages import login_page, page
+from hotline.web.pages import add_page
 
 Role = Literal["agent", "qa", "supervisor", "admin"]
 
@@ -179,64 +179,7 @@ def auth_router(access: Access, agents: AgentDirectory) -> APIRouter:
         q = AuditQuery(actor or None, action or None, since, until, limit)
         return await asyncio.to_thread(access.audit.query, q)
 
-    @router.get("/admin/audit", response_class=HTMLResponse, include_in_schema=False)
-    async def audit_page() -> str:
-        return page("Audit log", _AUDIT_BODY, _AUDIT_SCRIPT)
-
-    @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-    async def login_form() -> str:
-        return login_page()
-
-    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def home() -> str:
-        return page("hotline", _HOME_BODY, _HOME_SCRIPT)
-
+    add_page(router, "/admin/audit", "audit.html")
+    add_page(router, "/login", "login.html")
+    add_page(router, "/", "home.html")
     return router
-
-
-_HOME_BODY = """
-<h1>hotline</h1>
-<p>An offline-first contact center: callers reach the IVR by phone (SIP) or from
-<a href="/call">the browser call page</a>; agents, QA reviewers, supervisors and administrators work here.</p>
-<div id="home-pages"><p><a href="/login" id="home-login">Staff: log in</a></p></div>
-"""
-
-_HOME_SCRIPT = """
-hotline.me.then(user => {
-  if (!user) return;
-  const box = document.getElementById('home-pages');
-  box.replaceChildren();
-  const h = document.createElement('h2'); h.textContent = `Your pages, ${user.name}`; box.appendChild(h);
-  const ul = document.createElement('ul');
-  for (const p of user.pages) {
-    const li = document.createElement('li'), a = document.createElement('a');
-    a.href = p.path; a.textContent = p.title; li.appendChild(a); ul.appendChild(li);
-  }
-  box.appendChild(ul);
-});
-"""
-
-_AUDIT_BODY = """
-<h1>Audit log</h1>
-<p>user <input id="a-actor" size="10"> action <input id="a-action" size="14" placeholder="e.g. knowledge.">
-<button id="a-show">Show</button></p>
-<table><thead><tr><th>When</th><th>User</th><th>Action</th><th>Target</th><th>From</th><th>Detail</th></tr></thead>
-<tbody id="audit"></tbody></table>
-"""
-
-_AUDIT_SCRIPT = """
-const $ = id => document.getElementById(id);
-const esc = s => String(s ?? '').replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
-async function show() {
-  const q = new URLSearchParams({limit: 500});
-  if ($('a-actor').value) q.set('actor', $('a-actor').value);
-  if ($('a-action').value) q.set('action', $('a-action').value);
-  const r = await fetch('/api/audit?' + q);
-  const rows = r.ok ? await r.json() : [];
-  $('audit').innerHTML = rows.map(e => `<tr><td>${new Date(e.at * 1000).toLocaleString()}</td><td>${esc(e.actor)}</td>
-    <td>${esc(e.action)}</td><td>${esc(e.target)}</td><td>${esc(e.address)}</td>
-    <td class="file">${esc(JSON.stringify(e.detail))}</td></tr>`).join('');
-}
-$('a-show').onclick = show;
-show();
-"""

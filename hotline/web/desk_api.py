@@ -14,14 +14,17 @@ from typing import Any
 import redis.asyncio as aioredis
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
+from hotline.center import desk_control
 from hotline.center.acd import Acd
 from hotline.center.agents import READY_STATES, AgentDirectory, AgentState
 from hotline.center.assist_service import AssistService
+from hotline.center.bus import CallEvent
 from hotline.center.call_events import CallEvents
+from hotline.center.desk_control import DeskRequest
 from hotline.center.keys import LIVE_CALLS_KEY, agent_channel
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
-from hotline.center.webrtc_signalling import SignallingError, request_call, send_control
+from hotline.center.webrtc_signalling import SignallingError, request_call
 from hotline.web.access import Access, Principal
 
 log = logging.getLogger(__name__)
@@ -65,9 +68,9 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
         outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(1000)
         unwatch: list[Callable[[], None]] = []
 
-        def on_call_event(event: dict[str, Any]) -> None:
+        def on_call_event(event: CallEvent) -> None:
             with contextlib.suppress(asyncio.QueueFull):
-                outbox.put_nowait({"type": "call_event", "event": event})
+                outbox.put_nowait({"type": "call_event", "event": event.as_message()})
 
         pubsub = client.pubsub()
         await pubsub.subscribe(agent_channel(me))
@@ -121,15 +124,14 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
                     if worker is None:
                         outbox.put_nowait({"type": "error", "detail": "the call is over"})
                         continue
-                    control = {"op": kind, "call": call, "by": me}
-                    if kind == "transfer":
-                        target_agent = str(message.get("agent", ""))
-                        if target_agent and await agents.get(target_agent) is None:
-                            outbox.put_nowait({"type": "error", "detail": f"no agent {target_agent!r}"})
-                            continue
-                        control.update(queue=str(message.get("queue") or "general"),
-                                       skill=str(message.get("skill", "")), agent=target_agent)
-                    await send_control(client, worker.decode() if isinstance(worker, bytes) else str(worker), control)
+                    target_agent = str(message.get("agent", "")) if kind == "transfer" else ""
+                    if target_agent and await agents.get(target_agent) is None:
+                        outbox.put_nowait({"type": "error", "detail": f"no agent {target_agent!r}"})
+                        continue
+                    request = DeskRequest(op=kind, call=call, by=me, queue=str(message.get("queue") or "general"),
+                                          skill=str(message.get("skill", "")), agent=target_agent)
+                    await desk_control.send(client, worker.decode() if isinstance(worker, bytes) else str(worker),
+                                            request)
                 elif kind == "assist_feedback":
                     call, verdict = str(message.get("call", "")), str(message.get("verdict", ""))
                     n = message.get("n")

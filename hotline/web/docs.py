@@ -13,14 +13,16 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from hotline.web.pages import ASSETS_DIR
+
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
-OUR_ASSETS = Path(__file__).parent / "static"
 
 
 def mount_static(app: FastAPI) -> None:
-    """Static files: the pages' shared prelude and the documentation assets (nothing private)."""
+    """Static files: the pages' scripts and style sheet and the documentation assets (nothing
+    private; the pages' HTML is served by their own routes, behind their access rules)."""
     app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
-    app.mount("/static", StaticFiles(directory=OUR_ASSETS), name="static")
+    app.mount("/static", StaticFiles(directory=ASSETS_DIR), name="static")
 
 
 def docs_router(app: FastAPI) -> APIRouter:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from hotline.center.store import CallStore
@@ -22,8 +22,7 @@ from hotline.center.tickets import TicketFilter, TicketStore
 from hotline.qa.rubric import DEFAULT, Rubric, RubricError, load_rubric
 from hotline.qa.search import CallQuery
 from hotline.web.access import Access, CurrentUser
-from hotline.web.pages import page
-from hotline.web.qa_page import QA_BODY, QA_SCRIPT
+from hotline.web.pages import add_page
 
 
 def recording_path(store: CallStore, data_dir: Path, call_id: str, party: str) -> Path:
@@ -183,8 +182,6 @@ def qa_router(store: CallStore, access: Access, data_dir: Path, rubric_path: Pat
         return Response(out.getvalue(), media_type="text/csv",
                         headers={"content-disposition": "attachment; filename=qa-reviews.csv"})
 
-    @router.get("/qa", response_class=HTMLResponse, include_in_schema=False)
-    async def qa_page() -> str:
-        return page("QA", QA_BODY, QA_SCRIPT)
+    add_page(router, "/qa", "qa.html")
 
     return router

@@ -19,3 +19,17 @@ def log_in(page: Any, url: str, username: str, password: str, timeout_ms: float 
     refused = page.query_selector("#forbidden")
     if refused is not None:
         raise AssertionError(f"{username} may not open {url}: {refused.inner_text()}")
+
+
+# a page answered with the login form (401) or the refusal page (403) is the expected answer, not an error
+EXPECTED_STATUS = ("status of 401", "status of 403")
+
+
+def watch_errors(page: Any) -> list[str]:
+    """The page's uncaught exceptions and console errors from now on (a list that fills as they
+    happen); the browser's note on a document answered 401 or 403 is left out."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error"
+            and not any(s in msg.text for s in EXPECTED_STATUS) else None)
+    return errors

@@ -23,9 +23,10 @@ from hotline.ivr.actions import (
     Transfer,
     TransferDone,
 )
-from hotline.ivr.engine import IvrEngine, _flatten
+from hotline.ivr.engine import IvrEngine
 from hotline.ivr.loader import parse_flow_text
 from hotline.ivr.model import Flow, FlowSet
+from hotline.ivr.nodes.lookup import flatten as _flatten
 
 
 def flow(text: str, name: str = "main") -> Flow:

@@ -9,6 +9,7 @@ import pytest
 from hotline.ivr.lookups import (
     DEFAULT_SOURCES,
     STATUSES,
+    CustomerDirectory,
     HttpSource,
     LookupFailed,
     ParcelDirectory,
@@ -197,3 +198,16 @@ def test_build_sources_reports_bad_parcel_file(tmp_path: Path) -> None:
     (tmp_path / "q.yaml").write_text("parcels: [1, 2\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"^data_sources\.local: .*not valid YAML"):
         build_sources({"local": {"type": "parcels", "file": str(tmp_path / "q.yaml")}}, Path("/nonexistent"))
+
+
+async def test_the_demo_crm_finds_a_caller_by_number_whatever_the_prefix() -> None:
+    sources = build_sources({"customers": {"type": "customers", "file": "config/customers.yaml"}}, REPO)
+    crm = sources["customers"]
+    assert isinstance(crm, CustomerDirectory)
+    found = await crm.lookup("customer", {"caller": "sip:+441615550123@10.0.0.1"})
+    assert found["found"] == "yes" and found["name"] == "Priya Shah"
+    assert (await crm.lookup("customer", {"caller": "00441615550123"}))["name"] == "Priya Shah"
+    assert await crm.lookup("customer", {"caller": "123"}) == {"found": "no"}
+    with pytest.raises(LookupFailed) as caught:
+        await crm.lookup("orders", {})
+    assert caught.value.reason == "bad_request" and not caught.value.retryable

@@ -119,8 +119,9 @@ class FakeRecognizer:
 def session(tmp_path: Path, prompts: PromptCache) -> CallSession:
     flows = FlowSet({"main": parse_flow_text("flow: main\nstart: a\nnodes:\n  a: {type: hangup, prompt: Bye.}\n",
                                              "main.yaml")})
-    deps = SessionDeps(lambda: flows, "main", FakeRecognizer(), prompts, None, None, "w1",  # type: ignore[arg-type]
-                       VadConfig(), tmp_path)
+    deps = SessionDeps(flows=lambda: flows, flow="main", recognizer=FakeRecognizer(),  # type: ignore[arg-type]
+                       prompts=prompts, store=None, publisher=None,  # type: ignore[arg-type]
+                       worker_id="w1", vad=VadConfig(), data_dir=tmp_path)
     return CallSession(FakeLeg(), deps)  # type: ignore[arg-type]
 
 

@@ -29,6 +29,7 @@ from hotline.center.tickets import SqliteTicketStore
 from hotline.ivr.registry import FlowRegistry
 from hotline.web.access import PAGES, RULES
 from hotline.web.app import AppState, create_app
+from hotline.web.pages import ASSETS_DIR
 from tests.support.staff import ROLE_USERS, add_staff, bearer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -210,8 +211,12 @@ async def check_pages(http: httpx.AsyncClient) -> None:
         assert r.status_code == 401 and 'id="login-form"' in r.text, p.path
     call_page = await http.get("/call")
     assert call_page.status_code == 200 and "staff-nav" not in call_page.text and "/admin/" not in call_page.text
-    sources = [call_page.text, (await http.get("/login")).text, (await http.get("/")).text,
-               (await http.get("/static/hotline.js")).text]
+    sources = [call_page.text, (await http.get("/login")).text, (await http.get("/")).text]
+    for asset in sorted(ASSETS_DIR.iterdir()):  # the pages' scripts and style sheet: public, served as files
+        served = await http.get(f"/static/{asset.name}")
+        assert served.status_code == 200 and served.text == asset.read_text(encoding="utf-8"), asset.name
+        sources.append(served.text)
+    assert (await http.get("/static/desk.html")).status_code == 404  # the HTML only behind its route
     admin, agent, qa = await bearer(http, "ada"), await bearer(http, "alice"), await bearer(http, "quinn")
     for p in PAGES:
         who = agent if p.path == "/desk" else qa if p.path == "/qa" else admin

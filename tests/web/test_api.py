@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from hotline.center.agents import AgentDirectory
+from hotline.center.bus import CallEnded, CallStarted, DtmfReceived
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.keys import EVENTS_STREAM, WORKERS_KEY
 from hotline.center.records import CallRecord, Segment
@@ -71,14 +72,14 @@ async def test_health_when_redis_goes_away(api, redis_server: EmbeddedRedis) -> 
 async def test_publisher_survives_redis_outage(redis_server: EmbeddedRedis) -> None:
     client = redis_client(redis_server.url, timeout=0.5)
     publisher = EventPublisher(client)
-    publisher.publish("call.started", "c1")
+    publisher.publish(CallStarted(call_id="c1", worker="w1", flow="main"))
     await publisher.flush()
     await redis_server.stop()
-    publisher.publish("call.ended", "c1")  # never raises nor blocks
+    publisher.publish(CallEnded(call_id="c1", reason="hangup", path=[], dtmf_count=0))  # never raises nor blocks
     await publisher.flush()
     assert publisher.published == 1 and publisher.failed == 1
     await redis_server.start()  # back again: events flow
-    publisher.publish("call.ended", "c2")
+    publisher.publish(CallEnded(call_id="c2", reason="hangup", path=[], dtmf_count=0))
     await publisher.aclose()
     assert publisher.published == 2
     assert [f[b"call_id"] for _, f in await client.xrange(EVENTS_STREAM)] == [b"c1", b"c2"]
@@ -95,7 +96,7 @@ async def test_publisher_does_not_block_on_a_hung_redis(redis_server: EmbeddedRe
     os.kill(redis_server.child.proc.pid, signal.SIGSTOP)
     try:
         for i in range(10):
-            publisher.publish("dtmf", f"c{i}")  # returns at once although Redis does not answer
+            publisher.publish(DtmfReceived(call_id=f"c{i}", method="info", offset_ms=0))  # returns at once although Redis does not answer
         assert publisher.dropped >= 6
     finally:
         os.kill(redis_server.child.proc.pid, signal.SIGCONT)

@@ -20,6 +20,7 @@ from hotline.assist.matcher import Matcher
 from hotline.assist.registry import KnowledgeRegistry
 from hotline.center.agents import AgentDirectory
 from hotline.center.assist_service import AssistService
+from hotline.center.bus import AgentConnected, CallEnded, TranscriptFinal
 from hotline.center.call_events import CallEvents
 from hotline.center.events import EventPublisher
 from hotline.center.records import CallRecord
@@ -47,11 +48,11 @@ class Live:
 
     def call(self, call_id: str) -> None:
         self.store.save(CallRecord(call_id, f"sip-{call_id}", "sip:+15550100@x", "sip:hotline@x"))
-        self.events.watch(call_id, self.desk.append)
+        self.events.watch(call_id, lambda event: self.desk.append(event.as_message()))
 
     def caller_says(self, call_id: str, text: str, language: str = "en") -> None:
-        self.worker.publish("transcript.final", call_id, speaker="caller", text=text, start_ms=0, end_ms=900,
-                            language=language)
+        self.worker.publish(TranscriptFinal(call_id=call_id, speaker="caller", text=text, start_ms=0, end_ms=900,
+                                            language=language))
 
     async def cards(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -86,7 +87,7 @@ async def test_caller_words_reach_the_desk_as_a_card_and_the_record_keeps_it(liv
     live.caller_says("c1", "my parcel arrived damaged and the box was crushed")  # no agent yet: IVR speech
     await asyncio.sleep(0.3)
     assert [e for e in live.desk if e["type"] == "assist.suggestion"] == []
-    live.worker.publish("call.agent_connected", "c1", agent="alice")
+    live.worker.publish(AgentConnected(call_id="c1", agent="alice"))
     live.caller_says("c1", "hello yes hi")  # nothing fits: nothing is pushed
     live.caller_says("c1", "my parcel arrived damaged and the box was crushed")
     live.caller_says("c1", "it was crushed and broken, the box is damaged")  # same article: not pushed twice
@@ -101,7 +102,7 @@ async def test_caller_words_reach_the_desk_as_a_card_and_the_record_keeps_it(liv
     assert live.assist.feedback("c1", 1, "not_relevant", "alice") is None
     assert live.assist.feedback("c1", 7, "used", "alice") == "no suggestion 7 on this call"
     assert "verdict must be one of" in (live.assist.feedback("c1", 0, "great", "alice") or "")
-    live.worker.publish("call.ended", "c1")
+    live.worker.publish(CallEnded(call_id="c1", reason="hangup", path=[], dtmf_count=0))
     live.assist.flush()
     # the worker saves its copy of the record at the end: the app's assist field survives it
     live.store.save(CallRecord("c1", "sip-c1", "sip:+15550100@x", "sip:hotline@x", status="completed"))
@@ -114,7 +115,7 @@ async def test_caller_words_reach_the_desk_as_a_card_and_the_record_keeps_it(liv
 
 async def test_knowledge_api_edits_reload_the_matcher_and_report_usage(live: Live, tmp_path: Path) -> None:
     live.call("c2")
-    live.worker.publish("call.agent_connected", "c2", agent="bob")
+    live.worker.publish(AgentConnected(call_id="c2", agent="bob"))
     live.caller_says("c2", "the courier was really rude and threw my parcel over the fence")
     (card,) = await live.cards(1)
     assert card["article"] == "complaint-courier"

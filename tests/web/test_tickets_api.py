@@ -91,7 +91,7 @@ async def test_tickets_are_created_worked_and_filtered_over_the_api(setup: Setup
 async def test_an_overdue_ticket_is_reminded_to_its_assignee_once(setup: Setup) -> None:
     events: list[tuple[str, dict[str, Any]]] = []
     reminders = TicketReminders(setup.tickets, setup.agents, setup.redis,
-                                lambda kind, call, **data: events.append((kind, data)), every_s=0.2)
+                                lambda event: events.append((event.type, event.data())), every_s=0.2)
     pubsub = setup.redis.pubsub()
     await pubsub.subscribe("hotline:agent:alice", "hotline:agent:bob")
     late = setup.tickets.create("damage", assignee="alice", due_at=time.time() + 0.5, description="crushed")

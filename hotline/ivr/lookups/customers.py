@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from hotline.ivr.lookups import LookupFailed
+from hotline.ivr.lookups.source import LookupFailed
 
 
 def phone_key(value: str) -> str:

@@ -1,0 +1,21 @@
+"""`set`: only sets variables (the common `set:` key), then goes on to `next`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from hotline.ivr.actions import IvrAction
+from hotline.ivr.model import Node, Run
+from hotline.ivr.nodes.spec import NodeSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetNode(Node):
+    type: ClassVar[str] = "set"
+
+    def on_enter(self, run: Run, actions: list[IvrAction]) -> str | None:
+        return self.next
+
+
+SPEC = NodeSpec(SetNode, needs_next=True)
