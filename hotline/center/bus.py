@@ -255,10 +255,14 @@ class EventDecodeError(ValueError):
     pass
 
 
-def encode(event: CallEvent) -> dict[str, str]:
-    """A stream entry's fields."""
-    return {"type": event.type, "call_id": event.call_id, "ts": f"{event.ts:.3f}",
-            "data": json.dumps(event.data(), ensure_ascii=False)}
+def encode(event: CallEvent, origin: str = "") -> dict[str, str]:
+    """A stream entry's fields; `origin` names the publishing process where its own reader must
+    not deliver the event a second time (see `CallEvents.publisher`)."""
+    entry = {"type": event.type, "call_id": event.call_id, "ts": f"{event.ts:.3f}",
+             "data": json.dumps(event.data(), ensure_ascii=False)}
+    if origin:
+        entry["origin"] = origin
+    return entry
 
 
 def decode(entry: dict[str, str]) -> CallEvent:

@@ -4,12 +4,14 @@ the desk's WebSockets, the knowledge suggestions and whoever else watches a call
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from hotline.center.bus import CallEvent, EventDecodeError, decode
+from hotline.center.events import EventPublisher
 from hotline.center.keys import EVENTS_STREAM
 from hotline.system.loops import supervised
 
@@ -25,6 +27,7 @@ class CallEvents:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.redis = client
+        self.origin = uuid.uuid4().hex[:12]  # this process, on the entries its own producers add
         self.watchers: dict[str, set[Callable[[CallEvent], None]]] = {}
         self.listeners: list[Callable[[CallEvent], None]] = []  # every call's events
         self.undecodable = 0
@@ -36,6 +39,12 @@ class CallEvents:
     def watch(self, call: str, callback: Callable[[CallEvent], None]) -> Callable[[], None]:
         self.watchers.setdefault(call, set()).add(callback)
         return lambda: self.watchers.get(call, set()).discard(callback)
+
+    def publisher(self, stream: aioredis.Redis) -> HereFirstPublisher:
+        """For a producer in this process (the assist service): its events reach this process's
+        consumers at once, not after a round trip through Redis, and the stream (other nodes,
+        tests, the record of what happened) just after; this reader skips them there."""
+        return HereFirstPublisher(self, EventPublisher(stream, origin=self.origin))
 
     def deliver(self, event: CallEvent) -> None:
         for callback in [*self.listeners, *self.watchers.get(event.call_id, ())]:
@@ -55,6 +64,8 @@ class CallEvents:
                 self._last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
                 decoded = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
                            for k, v in fields.items()}
+                if decoded.get("origin") == self.origin:
+                    continue  # delivered in-process when it was published
                 try:
                     event = decode(decoded)
                 except EventDecodeError:
@@ -62,3 +73,15 @@ class CallEvents:
                     log.warning("call event not understood", exc_info=True, extra={"event": decoded.get("type", "")})
                     continue
                 self.deliver(event)
+
+
+class HereFirstPublisher:
+    def __init__(self, events: CallEvents, stream: EventPublisher) -> None:
+        self.events, self.stream = events, stream
+
+    def publish(self, event: CallEvent) -> None:
+        self.events.deliver(event)
+        self.stream.publish(event)
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()

@@ -27,8 +27,10 @@ def redis_client(url: str, timeout: float = 2.0) -> aioredis.Redis:
 
 
 class EventPublisher:
-    def __init__(self, client: aioredis.Redis, maxlen: int = 100_000, queue_size: int = 10_000) -> None:
+    def __init__(self, client: aioredis.Redis, maxlen: int = 100_000, queue_size: int = 10_000,
+                 origin: str = "") -> None:
         self._redis = client
+        self.origin = origin  # see hotline.center.call_events.CallEvents.publisher
         self._maxlen = maxlen
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(queue_size)
         self._sender: asyncio.Task[None] | None = None
@@ -47,7 +49,7 @@ class EventPublisher:
         self._queue.put_nowait((op, payload))
 
     def publish(self, event: CallEvent) -> None:
-        self._put("xadd", encode(event))
+        self._put("xadd", encode(event, self.origin))
 
     def set_live(self, call_id: str, worker: str, live: bool) -> None:
         self._put("live", (call_id, worker, live))

@@ -14,8 +14,8 @@ from hotline.center.settings import Settings
 from hotline.center.tickets import SqliteTicketStore
 from hotline.ivr.actions import Listen
 from hotline.ivr.diagram import flow_svg
-from hotline.ivr.graph import DiagramError
 from hotline.ivr.flowtest import TestResult, run_file
+from hotline.ivr.graph import DiagramError
 from hotline.ivr.loader import load_directory
 from hotline.ivr.model import Flow, FlowError, FlowSet
 from hotline.ivr.simulator import SimulatedCall

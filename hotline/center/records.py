@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class CallStatus(StrEnum):
+    LIVE = "live"
+    COMPLETED = "completed"
+    INTERRUPTED = "interrupted"  # its worker stopped (crashed) before the call ended
 
 
 @dataclass
@@ -35,7 +42,7 @@ class CallRecord:
     flow_version: int = 0  # the active flow set the call started on
     started_at: float = field(default_factory=time.time)
     ended_at: float | None = None
-    status: str = "live"  # live | completed | interrupted
+    status: str = CallStatus.LIVE
     end_reason: str = ""
     ivr_path: list[str] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)

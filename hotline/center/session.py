@@ -25,7 +25,7 @@ from hotline.center.call_deps import SessionDeps
 from hotline.center.call_line import DISCONNECTED, Disconnected
 from hotline.center.call_privacy import CallPrivacy
 from hotline.center.call_transcript import CallTranscript
-from hotline.center.records import CallRecord, DtmfRecord
+from hotline.center.records import CallRecord, CallStatus, DtmfRecord
 from hotline.ivr.actions import (
     CallerHungUp,
     CreateTicket,
@@ -174,7 +174,7 @@ class CallSession:
     def _finish_record(self, hung_up_at: float) -> None:
         rec, leg = self.record, self.leg
         rec.ended_at = hung_up_at
-        rec.status = "completed"
+        rec.status = CallStatus.COMPLETED
         rec.end_reason = leg.disconnect_reason or "hangup"
         agent = self.agents.leg
         if agent is not None and agent.disconnected.is_set() and rec.end_reason == "local_hangup":

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from hotline.center.records import CallRecord
+from hotline.center.records import CallRecord, CallStatus
 from hotline.center.sqlite_db import open_wal
 from hotline.qa.search import CallQuery, fts_query, index_text
 
@@ -123,7 +123,7 @@ class SqliteCallStore:
             data = json.loads(raw)
             if worker is not None and data.get("worker") != worker:
                 continue
-            data["status"] = "interrupted"
+            data["status"] = CallStatus.INTERRUPTED
             data["end_reason"] = data.get("end_reason") or "worker_died"
             with self._lock:
                 self._conn.execute(

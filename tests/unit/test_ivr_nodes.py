@@ -40,7 +40,7 @@ def test_every_node_type_has_a_class_and_a_spec() -> None:
 
 
 def test_an_unknown_type_lists_the_registered_ones() -> None:
-    assert errors_of("a: {type: dance}") == [f"f.yaml:3:6: node 'a': type must be one of {', '.join(NODE_TYPES)}"]
+    assert errors_of("a: {type: dance}") == [f"f.yaml:3:7: node 'a': type must be one of {', '.join(NODE_TYPES)}"]
     assert errors_of("a: {prompt: hi}") == [f"f.yaml:3:6: node 'a': type must be one of {', '.join(NODE_TYPES)}"]
 
 
@@ -128,4 +128,4 @@ def test_a_new_node_type_is_a_class_and_a_spec(monkeypatch: pytest.MonkeyPatch) 
     engine.handle(DigitPressed("1"))
     assert engine.variables["visits"] == "2" and engine.path == ["c", "m", "c", "m"]
     assert not any(isinstance(a, Hangup) for a in actions)
-    assert errors_of("a: {type: count, next: e, bogus: 1}") == ["f.yaml:3:30: node 'a': unknown key 'bogus' for a count node"]
+    assert errors_of("a: {type: count, next: e, bogus: 1}") == ["f.yaml:3:29: node 'a': unknown key 'bogus' for a count node"]

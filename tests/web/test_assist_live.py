@@ -23,6 +23,7 @@ from hotline.center.assist_service import AssistService
 from hotline.center.bus import AgentConnected, CallEnded, TranscriptFinal
 from hotline.center.call_events import CallEvents
 from hotline.center.events import EventPublisher
+from hotline.center.keys import EVENTS_STREAM
 from hotline.center.records import CallRecord
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.store import SqliteCallStore
@@ -40,9 +41,9 @@ class Live:
         self.registry: KnowledgeRegistry[Matcher] = KnowledgeRegistry(tmp / "knowledge", Matcher)
         assert self.registry.scan()
         self.worker = EventPublisher(client)  # what a worker publishes
-        self.app_side = EventPublisher(client)
-        self.assist = AssistService(self.registry, self.store, self.app_side)
         self.events = CallEvents(reader)  # a blocking XREAD gets its own connection pool, as in the server
+        self.app_side = self.events.publisher(client)  # as in the app: cards reach the desk in-process
+        self.assist = AssistService(self.registry, self.store, self.app_side)
         self.events.listen(self.assist.on_event)
         self.desk: list[dict[str, Any]] = []
 
@@ -97,6 +98,11 @@ async def test_caller_words_reach_the_desk_as_a_card_and_the_record_keeps_it(liv
     assert cards[0]["title"] == "Parcel arrived damaged" and cards[0]["steps"][0].startswith("Ask what is damaged")
     assert cards[1]["title"] == "包裹破损" and cards[1]["language"] == "zh"  # the caller's language
     assert 0 < cards[0]["confidence"] <= 1 and cards[0]["transcript_ts"] > 0
+    await live.app_side.stream.flush()
+    await asyncio.sleep(0.3)  # the reader has seen the stream's copies by now: they are not delivered again
+    assert len([e for e in live.desk if e["type"] == "assist.suggestion"]) == 2
+    on_stream = [f for _, f in await live.client.xrange(EVENTS_STREAM) if f[b"type"] == b"assist.suggestion"]
+    assert len(on_stream) == 2  # other nodes and tests still see them
 
     assert live.assist.feedback("c1", 0, "used", "alice") is None
     assert live.assist.feedback("c1", 1, "not_relevant", "alice") is None

@@ -1,16 +1,23 @@
 """The pages as static files: every page is an HTML file that loads the one shared prelude and
 style sheet and its own script (no inline JavaScript), the files it names exist, option lists
-written out in HTML agree with the Python constants, and the refusal page escapes its reason."""
+written out in HTML agree with the Python constants, and the refusal page escapes its reason.
+And the app's lifespan: it closes what the app opened itself."""
 
 from __future__ import annotations
 
 import re
+import sqlite3
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
+from hotline.center.audit import AuditLog
+from hotline.center.store import SqliteCallStore
 from hotline.center.tickets import TICKET_PRIORITIES, TICKET_STATUSES, TICKET_TYPES
 from hotline.web.access import PAGES
+from hotline.web.app import AppState, create_app
 from hotline.web.pages import ASSETS_DIR, PAGES_DIR, forbidden_page, login_page
 
 STAFF_PAGES = {"/desk": "desk.html", "/tickets": "tickets.html", "/qa": "qa.html", "/admin/flows": "flows.html",
@@ -104,3 +111,23 @@ def test_the_login_and_refusal_pages() -> None:
     refused = forbidden_page('needs the role <b>admin</b> & "more"')
     assert "{{" not in refused and 'id="forbidden"' in refused
     assert "needs the role &lt;b&gt;admin&lt;/b&gt; &amp; &quot;more&quot;" in refused
+
+
+async def test_the_app_lifespan_closes_what_the_app_opened(tmp_path: Path) -> None:
+    async def listening() -> bool:
+        return True
+
+    client = aioredis.from_url("redis://127.0.0.1:1")  # never connected to here
+    ours = AuditLog(tmp_path / "ours.db")
+    given = create_app(AppState(SqliteCallStore(tmp_path / "calls.db"), client, "127.0.0.1:5060", listening,
+                                "whisper", "base", tmp_path, audit=ours))
+    own = create_app(AppState(SqliteCallStore(tmp_path / "calls.db"), client, "127.0.0.1:5060", listening,
+                              "whisper", "base", tmp_path))
+    for app in (given, own):
+        async with app.router.lifespan_context(app):
+            app.state.access.audit.record("ada", "test")
+    ours.record("ada", "still open")  # the caller's audit log is the caller's to close
+    with pytest.raises(sqlite3.ProgrammingError):  # the one the app opened itself is closed
+        own.state.access.audit.record("ada", "after shutdown")
+    ours.close()
+    await client.aclose()
