@@ -11,17 +11,7 @@ _FAILURE_LABELS = {"failure", "error", "unavailable", "closed"}
 
 
 def _label(node: Node, language: str) -> str:
-    if node.type == "subflow":
-        return f"-> {node.flow}"
-    if node.type == "lookup":
-        return f"{node.source}.{node.operation}"
-    if node.type == "transfer":
-        return f"queue {node.queue}" if node.queue else node.uri
-    if node.type == "hours":
-        return node.schedule
-    if node.prompt.empty:
-        return ""
-    text = node.prompt.variant(language, language).text or "(recording)"
+    text = node.summary(language)  # each node type says what it does (hotline.ivr.nodes)
     return text if len(text) <= 40 else text[:39] + "…"
 
 

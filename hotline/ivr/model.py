@@ -208,6 +208,12 @@ class Node:
         out += [(case.condition, case.next) for case in self.cases]
         return out
 
+    def summary(self, language: str) -> str:
+        """What the node does, in a few words (a diagram's second line): its prompt by default."""
+        if self.prompt.empty:
+            return ""
+        return self.prompt.variant(language, language).text or "(recording)"
+
     def flow_problems(self, flow: Flow, flows: Mapping[str, Flow]) -> list[FlowError]:
         """Problems between this node of `flow` and the other flows of its directory."""
         return []

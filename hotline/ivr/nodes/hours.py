@@ -21,6 +21,9 @@ class HoursNode(Node):
     open: str | None = None
     closed: str | None = None
 
+    def summary(self, language: str) -> str:
+        return self.schedule
+
     def exits(self) -> tuple[tuple[str, str | None], ...]:
         return (("next", self.next), ("open", self.open), ("closed", self.closed))
 

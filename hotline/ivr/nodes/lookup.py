@@ -23,6 +23,9 @@ class LookupNode(Node):
     result: str = ""
     on_error: str | None = None
 
+    def summary(self, language: str) -> str:
+        return f"{self.source}.{self.operation}"
+
     def exits(self) -> tuple[tuple[str, str | None], ...]:
         return (("next", self.next), ("error", self.on_error))
 

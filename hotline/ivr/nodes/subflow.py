@@ -19,6 +19,9 @@ class SubflowNode(Node):
     type: ClassVar[str] = "subflow"
     flow: str = ""  # the name of the flow to run
 
+    def summary(self, language: str) -> str:
+        return f"-> {self.flow}"
+
     def on_enter(self, run: Run, actions: list[IvrAction]) -> str | None:
         return run.call_flow(self.flow, self.next)
 

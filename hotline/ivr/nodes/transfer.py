@@ -23,6 +23,9 @@ class TransferNode(Node):
     uri: str = ""
     on_unavailable: str | None = None
 
+    def summary(self, language: str) -> str:
+        return f"queue {self.queue}" if self.queue else self.uri
+
     def exits(self) -> tuple[tuple[str, str | None], ...]:
         return (("next", self.next), ("unavailable", self.on_unavailable))
 
