@@ -31,7 +31,7 @@ models: venv
 run: setup
 	$(BIN)/hotline serve --flows flows --data data $(RUN_ARGS)
 
-lint: venv
+lint: system venv
 	$(BIN)/ruff check hotline tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache

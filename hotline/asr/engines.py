@@ -19,6 +19,7 @@ from hotline.asr.factory import AsrConfig, resolve_engine
 from hotline.asr.models import vosk_model_path
 from hotline.asr.recognizer import Hypothesis, Recognizer
 from hotline.asr.whisper_engine import DIGIT_WORDS
+from hotline.ivr.numbers.english import EN_UNITS
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,7 @@ log = logging.getLogger(__name__)
 PHONE_NUMBER = re.compile(r"\b\d{3}-\d{3}-\d{4}\b")
 # It also drops or merges digits of a long run of one repeated digit ("four one one one ... one" came
 # back as "for 1" and as sixteen ones): five or more alike in a row go to Whisper too.
-_DIGIT_OF = {w: str(i) for i, w in enumerate(("zero", "one", "two", "three", "four", "five", "six", "seven",
-                                               "eight", "nine"))} | {"oh": "0"}
+_DIGIT_OF = {word: str(n) for word, n in EN_UNITS.items()} | {"oh": "0"}  # one word, one digit
 REPEATED_DIGIT = re.compile(r"(\d)\1{4,}")
 
 

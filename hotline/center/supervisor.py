@@ -11,7 +11,6 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from hotline.ivr.lookups import close_sources
 from hotline.ivr.prompts import PromptCache
 from hotline.ivr.registry import ActiveFlows, FlowRegistry
 from hotline.system.processes import Child, ProcessError, wait_until
+from hotline.system.tasks import TaskGroupOwner
 from hotline.telephony.sip.edge import KamailioEdge, sip_options_ping
 from hotline.telephony.sip.endpoint import MAX_CALLS_PER_PROCESS
 from hotline.web.app import AppState, create_app
@@ -144,15 +144,11 @@ class Supervisor:
         await asyncio.gather(*(w.stop(timeout=25.0) for w in self.workers), return_exceptions=True)
 
     @staticmethod
-    def _owned_task(stack: contextlib.AsyncExitStack, coro: Coroutine[Any, Any, None], name: str) -> None:
-        """A background task of the supervisor: cancelled (and awaited, briefly) at shutdown."""
-        task = asyncio.create_task(coro, name=name)
-
-        async def cancel() -> None:
-            task.cancel()
-            await asyncio.wait({task}, timeout=5.0)
-
-        stack.push_async_callback(cancel)
+    def _tasks(stack: contextlib.AsyncExitStack) -> TaskGroupOwner:
+        """An owner of background tasks, whose close (cancel, wait at most 5 s) is on the stack from now on."""
+        owner = TaskGroupOwner()
+        stack.push_async_callback(owner.close)
+        return owner
 
     async def _serve(self, stack: contextlib.AsyncExitStack) -> int:
         s, registry = self.settings, self.registry
@@ -222,14 +218,17 @@ class Supervisor:
         call_events = CallEvents(events_client)
         publisher = EventPublisher(client)
         stack.push_async_callback(publisher.aclose)
+        here_first = call_events.publisher(client)  # the app's own events reach its desks at once
+        stack.push_async_callback(here_first.aclose)
         await loop.run_in_executor(None, self.knowledge.scan)
         for kb_problem in self.knowledge.errors:  # suggestions are off until it is fixed; calls are not
             print(f"hotline: knowledge: {kb_problem}", file=sys.stderr)
-        assist = AssistService(self.knowledge, store, publisher, s.asr.language)
+        assist = AssistService(self.knowledge, store, here_first, s.asr.language)
         stack.callback(assist.close)  # queued suggestion and feedback writes reach the record
         call_events.listen(assist.on_event)
-        self._owned_task(stack, acd.run(), "acd")
-        self._owned_task(stack, call_events.run(), "call-events")
+        background = self._tasks(stack)
+        background.spawn(acd.run(), name="acd")
+        background.spawn(call_events.run(), name="call-events")
         sources = ivr_sources(s)
         stack.push_async_callback(close_sources, sources)  # the desk's CRM lookups
         crm_source = sources.get(s.crm.get("source", ""))
@@ -241,7 +240,7 @@ class Supervisor:
 
         tickets = SqliteTicketStore(s.data / "tickets.db")
         reminders = TicketReminders(tickets, agents, client, publisher.publish)
-        self._owned_task(stack, reminders.run(), "ticket-reminders")
+        self._tasks(stack).spawn(reminders.run(), name="ticket-reminders")
         app = create_app(AppState(store, client, s.sip, edge.listening, engine,
                                   model_name(engine, s.asr),
                                   s.data, registry, tickets, agents, acd,
@@ -267,7 +266,7 @@ class Supervisor:
                 on_progress=lambda call_id, post: publisher.publish(
                     PostTranscript(call_id=call_id, status=post["status"], progress=post["progress"])))
             stack.callback(postcall.close)
-            self._owned_task(stack, postcall.run(), "postcall")
+            self._tasks(stack).spawn(postcall.run(), name="postcall")
         log.info("hotline ready", extra={"sip": s.sip, "http": s.http, "workers": s.workers,
                                          "capacity": s.workers * MAX_CALLS_PER_PROCESS, "asr": engine})
         print(f"hotline ready: SIP udp:{s.sip}  HTTP http://{s.http}  ({s.workers} workers, "

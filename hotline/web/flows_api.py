@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -9,6 +10,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from hotline.ivr.diagram import flow_svg
+from hotline.ivr.graph import DiagramError
 from hotline.ivr.loader import parse_flow_text
 from hotline.ivr.model import FlowErrors
 from hotline.ivr.registry import FlowRegistry
@@ -71,7 +73,11 @@ def flows_router(registry: FlowRegistry, access: Access) -> APIRouter:
                 raise HTTPException(status_code=404, detail=f"version {version} cannot be drawn") from exc
         if flow is None:
             raise HTTPException(status_code=404, detail=f"flow {name!r} has no valid version")
-        return Response(flow_svg(flow), media_type="image/svg+xml")
+        try:  # Graphviz runs as a child process: off the app's loop
+            svg = await asyncio.to_thread(flow_svg, flow)
+        except DiagramError as exc:
+            raise HTTPException(status_code=503, detail=str(exc)) from exc
+        return Response(svg, media_type="image/svg+xml")
 
     add_page(router, "/admin/flows", "flows.html")
     return router
