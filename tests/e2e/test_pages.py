@@ -6,12 +6,8 @@ test_agent_desk.py, test_browser_caller.py and test_demo_paths.py."""
 
 from __future__ import annotations
 
-import math
-import struct
 import time
-import wave
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -24,6 +20,7 @@ from hotline.center.store import SqliteCallStore
 from tests.support.browser import log_in, watch_errors
 from tests.support.server import REPO, ServerProcess, auth
 from tests.support.tools import require
+from tests.support.voices import tone_wav
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
@@ -31,22 +28,12 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 DEMO = {"ada": "ada-demo", "alice": "alice-demo", "quinn": "quinn-demo"}
 
 
-def _tone_wav(path: Path, seconds: float, rate: int = 16000) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * 440 * i / rate)))
-                               for i in range(int(seconds * rate))))
-
-
 @pytest.fixture(scope="module")
 def pages_server(tmp_path_factory: pytest.TempPathFactory, _tools_present: None) -> Iterator[ServerProcess]:
     require("chromium")
     data = tmp_path_factory.mktemp("pages")
     store = SqliteCallStore(data / "calls.db")  # an archived call with a recording, for the QA page
-    _tone_wav(data / "recordings" / "pages-call.caller.wav", 2.0)
+    tone_wav(data / "recordings" / "pages-call.caller.wav", 2.0)
     store.save(CallRecord("pages-call-1", "sip-pages-1", "sip:+15550199@x", "sip:hotline@x",
                           started_at=time.time() - 600, ended_at=time.time() - 590, status="completed",
                           transcript=[Segment("caller", "where is my parcel", 200, 1500, "whisper")],

@@ -7,12 +7,8 @@ and no request ever carries a token in its URL."""
 from __future__ import annotations
 
 import json
-import math
-import struct
 import time
-import wave
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -25,20 +21,11 @@ from hotline.center.store import SqliteCallStore
 from tests.support.browser import log_in
 from tests.support.server import REPO, ServerProcess
 from tests.support.tools import require
+from tests.support.voices import tone_wav
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
 OUR_COMMENT = "# Reviewed by the operations team: keep the damage article first in line."
-
-
-def _tone_wav(path: Path, seconds: float, rate: int = 16000) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * 440 * i / rate)))
-                               for i in range(int(seconds * rate))))
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +41,7 @@ def staff_server(tmp_path_factory: pytest.TempPathFactory, _tools_present: None)
     (knowledge / "parcels.yaml").write_text(text, encoding="utf-8")
     # an archived call with a recording, for the QA player
     store = SqliteCallStore(data / "calls.db")
-    _tone_wav(data / "recordings" / "qa-call.caller.wav", 3.0)
+    tone_wav(data / "recordings" / "qa-call.caller.wav", 3.0)
     store.save(CallRecord("qa-call-1", "sip-qa-1", "sip:+15550123@x", "sip:hotline@x", started_at=time.time() - 300,
                           status="completed", transcript=[Segment("caller", "my parcel arrived damaged", 200, 1800,
                                                                   "whisper")],

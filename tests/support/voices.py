@@ -7,6 +7,8 @@ every time (checked by test_recognition_service), which keeps recognition tests 
 
 from __future__ import annotations
 
+import math
+import struct
 import threading
 import wave
 from functools import cache
@@ -50,3 +52,14 @@ def mandarin_caller_wav(text: str, out: Path, rate: int = 8000) -> Path:
         wav.setframerate(rate)
         wav.writeframes(pcm)
     return out
+
+
+def tone_wav(path: Path, seconds: float, rate: int = 16000) -> None:
+    """A 440 Hz tone: a recording that plays, for pages that show one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * 440 * i / rate)))
+                               for i in range(int(seconds * rate))))
