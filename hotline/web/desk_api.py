@@ -115,8 +115,8 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
                     if disposition not in DISPOSITIONS:
                         outbox.put_nowait({"type": "error", "detail": f"disposition must be one of {DISPOSITIONS}"})
                         continue
-                    store.annotate(call, "wrapup", {"agent": me, "disposition": disposition,
-                                                    "notes": str(message.get("notes", ""))[:4000]})
+                    wrapup = {"agent": me, "disposition": disposition, "notes": str(message.get("notes", ""))[:4000]}
+                    await asyncio.to_thread(store.annotate, call, "wrapup", wrapup)  # SQLite off the app's loop
                     await agents.set_state(me, AgentState.AVAILABLE)
                 elif kind in ("hold", "resume", "transfer"):
                     call = str(message.get("call", ""))
