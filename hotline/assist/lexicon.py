@@ -175,3 +175,11 @@ NO_INTENT_EN: tuple[str, ...] = (
     "yes", "no", "okay", "alright then", "i see", "uh huh", "let me think", "how are you today",
     "am i speaking to a real person", "sorry i'm a bit distracted", "never mind",
 )
+
+# The same generic call-handling talk in Mandarin, for the multilingual model.
+NO_INTENT_ZH: tuple[str, ...] = (
+    "你好", "您好", "喂", "喂你好", "能听到我说话吗", "你还在吗", "信号不好", "听不清楚", "请稍等一下", "等一下",
+    "稍等", "你说什么", "麻烦再说一遍", "没听清", "大声一点", "谢谢", "非常感谢", "好的谢谢就这样", "再见", "拜拜",
+    "祝你愉快", "是的", "不是", "好的", "行", "明白了", "嗯嗯", "让我想一想", "你好吗", "你是真人吗", "没事了",
+    "今天天气不错",
+)

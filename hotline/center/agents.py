@@ -3,8 +3,9 @@
 Accounts come from `hotline users add` (the CLI), the admin API, or in demo mode from
 `config/agents.yaml` (seeded at start-up when missing, marked `demo`). Sessions are in
 `hotline.center.auth`. Presence
-states: offline, available, ringing, on_call, wrap_up, away. `since` is when the state began: the
-longest-idle available agent is the one whose `since` is oldest.
+states: offline, available, ringing, on_call, wrap_up, away, not_responding. `since` is when the
+state began: the longest-idle available agent is the one whose `since` is oldest. A state the desk
+chooses during a call becomes the state after it (`next_state`); away carries a not-ready reason.
 """
 
 from __future__ import annotations
@@ -35,10 +36,15 @@ class AgentState(StrEnum):
     ON_CALL = "on_call"
     WRAP_UP = "wrap_up"  # the call ended; notes and disposition due
     AWAY = "away"
+    NOT_RESPONDING = "not_responding"  # a ring timed out unanswered: no calls until she chooses available
 
 
 STATES = tuple(s.value for s in AgentState)
-READY_STATES = (AgentState.AVAILABLE, AgentState.AWAY)  # what a desk may choose; restored on reconnect
+READY_STATES = (AgentState.AVAILABLE, AgentState.AWAY)  # what a desk may choose
+BUSY_STATES = (AgentState.ON_CALL, AgentState.WRAP_UP)  # a choice made now is for after the call
+# restored when a desk reconnects soon after it went away
+KEPT_STATES = (AgentState.AVAILABLE, AgentState.AWAY, AgentState.NOT_RESPONDING)
+NOT_READY_REASONS = ("break", "lunch", "training", "meeting", "after-call work")
 
 
 class AgentError(HotlineError):
@@ -92,6 +98,8 @@ class Presence:
     since: float = field(default_factory=time.time)
     call: str = ""  # the call ringing or connected
     previous: str = ""  # the state before going offline: restored when the desk reconnects soon
+    reason: str = ""  # the not-ready reason of away (now, or as next_state)
+    next_state: str = ""  # chosen during a call: the state after its wrap-up ("": available)
 
 
 def load_agents_file(path: Path) -> list[Agent]:
@@ -153,8 +161,9 @@ class AgentDirectory:
         """The desk went away (closed, network, server restart): offline, remembering the state."""
         current = await self.presence(username)
         if current.state != AgentState.OFFLINE:
-            keep = current.state if current.state in READY_STATES else AgentState.AVAILABLE
-            await self.set_state(username, AgentState.OFFLINE, previous=keep)
+            keep = current.state if current.state in KEPT_STATES else (current.next_state or AgentState.AVAILABLE)
+            reason = current.reason if keep == AgentState.AWAY else ""
+            await self.set_state(username, AgentState.OFFLINE, previous=keep, reason=reason)
 
     async def reconnected(self, username: str, within_s: float = 300.0) -> Presence:
         """A desk connected: back to the state it had if it was gone only briefly, else away."""
@@ -162,8 +171,38 @@ class AgentDirectory:
         if current.state != AgentState.OFFLINE:
             return current
         if current.previous and time.time() - current.since < within_s:
-            return await self.set_state(username, current.previous)
+            return await self.set_state(username, current.previous, reason=current.reason)
         return await self.set_state(username, AgentState.AWAY)
+
+    async def choose(self, username: str, state: str, reason: str = "") -> Presence:
+        """What the desk's status buttons do: during a call (or its wrap-up) the choice is for after
+        it; available while ringing keeps the ring; otherwise the state changes (away with its reason).
+        Raises AgentError for a state or reason a desk may not choose."""
+        if state not in READY_STATES:
+            raise AgentError(f"state must be one of {', '.join(READY_STATES)}")
+        if state == AgentState.AWAY and reason and reason not in NOT_READY_REASONS:
+            raise AgentError(f"reason must be one of {', '.join(NOT_READY_REASONS)}")
+        reason = reason if state == AgentState.AWAY else ""
+        current = await self.presence(username)
+        if current.state in BUSY_STATES:
+            return await self.set_state(username, current.state, current.call, reason=reason,
+                                        next_state=state, since=current.since)
+        if current.state == AgentState.RINGING and state == AgentState.AVAILABLE:
+            return await self.set_state(username, current.state, current.call, since=current.since)  # as it is
+        return await self.set_state(username, state, reason=reason)
+
+    async def after_call(self, username: str) -> Presence:
+        """The wrap-up is done: the state chosen during the call, else available."""
+        current = await self.presence(username)
+        state = current.next_state or AgentState.AVAILABLE
+        return await self.set_state(username, state, reason=current.reason if state == AgentState.AWAY else "")
+
+    async def wrap_up(self, username: str, call: str) -> Presence:
+        """The call ended on the desk: wrap-up, keeping the state chosen for after it."""
+        current = await self.presence(username)
+        busy = current.state in BUSY_STATES
+        return await self.set_state(username, AgentState.WRAP_UP, call or current.call,
+                                    reason=current.reason if busy else "", next_state=current.next_state if busy else "")
 
     async def presence(self, username: str) -> Presence:
         raw = await self.redis.hget(PRESENCE_KEY, username)
@@ -173,10 +212,12 @@ class AgentDirectory:
         raw = await self.redis.hgetall(PRESENCE_KEY)
         return {(k.decode() if isinstance(k, bytes) else str(k)): Presence(**json.loads(v)) for k, v in raw.items()}
 
-    async def set_state(self, username: str, state: str, call: str = "", previous: str = "") -> Presence:
-        if state not in STATES:
+    async def set_state(self, username: str, state: str, call: str = "", previous: str = "", *, reason: str = "",
+                        next_state: str = "", since: float | None = None) -> Presence:
+        """Store and publish a presence (the desk gets it as a `state` message)."""
+        if state not in STATES or (next_state and next_state not in READY_STATES):
             raise AgentError(f"state must be one of {', '.join(STATES)}")
-        presence = Presence(state, time.time(), call, previous)
+        presence = Presence(state, time.time() if since is None else since, call, previous, reason, next_state)
         await self.redis.hset(PRESENCE_KEY, username, json.dumps(asdict(presence)))
         await self.redis.publish(agent_channel(username), json.dumps({"type": "state", **asdict(presence)}))
         return presence

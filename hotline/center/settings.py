@@ -80,6 +80,9 @@ class Settings:
     auth: AuthConfig = field(default_factory=AuthConfig)  # sessions, login throttling, password length
     # a fixed wall clock for the IVR (ISO time with offset), to try business-hours paths; None: real time
     clock: str | None = None
+    # the key an embedding site signs its customer ids with (/call?customer=ID&sig=HMAC-SHA256 hex of
+    # ID under this key), so a browser caller is known by that id; None: customer ids are refused
+    caller_signing_secret: str | None = None
 
     @property
     def sip_hostport(self) -> tuple[str, int]:

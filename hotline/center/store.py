@@ -32,7 +32,7 @@ _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])(\u0003?) (?=\u0002?[\u3400-\u9fff])
 
 
 # fields that the app process writes into a live call's record; a worker's save keeps them
-_WRITTEN_ELSEWHERE = ("wrapup", "post_transcript", "assist", "qa")
+_WRITTEN_ELSEWHERE = ("wrapup", "post_transcript", "assist", "qa", "offers")
 _PATH = re.compile(r"^\$(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])+$")
 
 

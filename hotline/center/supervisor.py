@@ -246,7 +246,8 @@ class Supervisor:
                                   s.data, registry, tickets, agents, acd,
                                   call_events, crm, self.knowledge, assist,
                                   s.qa_rubric if s.qa_rubric.is_file() else None, auth=s.auth,
-                                  recognition=functools.partial(service_stats, s) if self.asr else None))
+                                  recognition=functools.partial(service_stats, s) if self.asr else None,
+                                  caller_signing_secret=s.caller_signing_secret))
         http_host, http_port = s.http_hostport
         # the app's lifespan opens and closes what the app owns
         server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",

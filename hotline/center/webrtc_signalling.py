@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,23 @@ from hotline.telephony.webrtc.leg import WebRtcCallLeg
 log = logging.getLogger(__name__)
 
 ANSWER_TTL_S = 30
+BROWSER_HOST = "webrtc"  # the host part of a browser caller's URI
+_ANONYMOUS_LETTERS = "bcdfghjkmnpqrstvwxz"  # no digits: a CRM matching numbers finds nobody in it
+
+
+def anonymous_caller() -> str:
+    """A browser caller who gave no identity: a URI of their own, never shared with another caller."""
+    return f"anonymous-{''.join(secrets.choice(_ANONYMOUS_LETTERS) for _ in range(12))}@{BROWSER_HOST}"
+
+
+def phone_caller(number: str) -> str:
+    """A browser caller known by the number they gave (already validated): ``sip:+15550100@webrtc``."""
+    return f"sip:{number}@{BROWSER_HOST}"
+
+
+def customer_caller(customer_id: str) -> str:
+    """A browser caller known by the embedding site's (signed) customer id: ``customer:ID@webrtc``."""
+    return f"customer:{customer_id}@{BROWSER_HOST}"
 
 
 class SignallingError(HotlineError):
@@ -83,7 +101,7 @@ class WebRtcIntake:
         request = str(offer.get("id", ""))
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         try:
-            leg = WebRtcCallLeg(pc, self.rate, str(offer.get("caller") or "webrtc"))
+            leg = WebRtcCallLeg(pc, self.rate, str(offer.get("caller") or anonymous_caller()))
             sdp = await asyncio.wait_for(leg.answer(str(offer["sdp"])), 10.0)
         except Exception as exc:  # noqa: BLE001 (a bad offer fails this call only; the browser is told why)
             log.warning("webrtc offer refused", extra={"worker": self.worker, "error": str(exc)})

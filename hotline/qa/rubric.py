@@ -37,21 +37,27 @@ class Rubric:
                 "max_total": self.max_total}
 
     def score(self, scores: Mapping[str, Any]) -> tuple[dict[str, int], int]:
-        """Validated scores per criterion and their total; every criterion must be scored."""
+        """Validated scores per criterion and their total. Every criterion must be scored (none has a
+        default, so an untouched form is not a perfect call); a criterion given as None is unscored.
+        Errors name criteria by their labels, as the reviewer sees them."""
         known = {c.id: c for c in self.criteria}
         unknown = sorted(set(scores) - set(known))
         if unknown:
             raise RubricError(f"unknown criteria: {', '.join(unknown)}")
+        missing = [c.label for c in self.criteria if scores.get(c.id) is None]
+        if missing:
+            raise RubricError(f"not scored: {'; '.join(missing)}")
         out: dict[str, int] = {}
         for criterion in self.criteria:
-            if criterion.id not in scores:
-                raise RubricError(f"{criterion.id}: not scored")
             value = scores[criterion.id]
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= criterion.max:
-                raise RubricError(f"{criterion.id}: score must be a whole number from 0 to {criterion.max}")
+                raise RubricError(f"{criterion.label}: the score must be a whole number from 0 to {criterion.max}")
             out[criterion.id] = value
         return out, sum(out.values())
 
+    def breakdown(self, scores: Mapping[str, int]) -> list[dict[str, Any]]:
+        """Validated scores as the reviewer saw them: label, score and maximum of each criterion."""
+        return [{"id": c.id, "label": c.label, "score": scores[c.id], "max": c.max} for c in self.criteria]
 
 DEFAULT = Rubric((Criterion("greeting", "Greeting", 5), Criterion("understanding", "Understanding", 10),
                   Criterion("resolution", "Resolution", 10), Criterion("courtesy", "Courtesy", 5)))

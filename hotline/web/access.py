@@ -72,6 +72,7 @@ ONLY_ADMIN = _r(ADMIN)
 RULES: dict[tuple[str, str], frozenset[str]] = {
     # customers and load balancers
     ("GET", "/api/health"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     ("GET", "/call"): PUBLIC,
     ("POST", "/api/webrtc/calls"): PUBLIC,
     # signing in
@@ -105,6 +106,7 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     # tickets
     ("GET", "/tickets"): DESK,
     ("GET", "/api/tickets"): STAFF,
+    ("GET", "/api/tickets/assignees"): STAFF,
     ("GET", "/api/tickets/{ref}"): STAFF,
     ("POST", "/api/tickets"): DESK,
     ("PATCH", "/api/tickets/{ref}"): DESK,

@@ -14,7 +14,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
 from hotline import __version__
@@ -36,7 +36,7 @@ from hotline.web.desk_api import CustomerLookup, desk_router
 from hotline.web.docs import docs_router, mount_static
 from hotline.web.flows_api import flows_router
 from hotline.web.knowledge_api import knowledge_router
-from hotline.web.pages import add_page, forbidden_page, login_page
+from hotline.web.pages import FAVICON, add_page, forbidden_page, login_page
 from hotline.web.qa_api import qa_router, recording_path
 from hotline.web.softphone import softphone_router
 from hotline.web.tickets_api import tickets_router
@@ -66,6 +66,7 @@ class AppState:
     audit: AuditLog | None = None  # None: data_dir/audit.db
     # the recognition service's queue and timings (None: it does not answer); absent: no service
     recognition: Callable[[], Awaitable[dict[str, Any] | None]] | None = None
+    caller_signing_secret: str | None = None  # browser callers' signed customer ids (None: refused)
 
 
 class Health(BaseModel):
@@ -132,6 +133,10 @@ def create_app(state: AppState) -> FastAPI:
                  "capacity": sum(int(w.get("max_calls", 0)) for w in workers)},
         )
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(FAVICON, media_type="image/x-icon", headers={"cache-control": "public, max-age=86400"})
+
     @app.get("/api/calls")
     async def list_calls(limit: int = Query(20, ge=1, le=1000)) -> list[dict[str, Any]]:
         """Most recent calls first."""
@@ -153,7 +158,7 @@ def create_app(state: AppState) -> FastAPI:
 
     app.include_router(auth_router(access, agents))
     app.include_router(docs_router(app))
-    app.include_router(softphone_router(state.redis))
+    app.include_router(softphone_router(state.redis, state.caller_signing_secret))
     if state.flows is not None:
         app.include_router(flows_router(state.flows, access))
     if state.tickets is not None:

@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 
-from hotline.assist.kb import KbError, to_plain
+from hotline.assist.kb import KbError, article_fields, to_plain
 from hotline.assist.matcher import Matcher
 from hotline.assist.registry import KnowledgeRegistry
 from hotline.assist.report import usage_report
+from hotline.assist.text import english_tokens, normalise, stem
 from hotline.center.store import CallStore
 from hotline.web.access import Access
 from hotline.web.pages import add_page
@@ -38,6 +39,67 @@ def _when(value: str | None, default: float) -> float:
     if moment.tzinfo is None:
         moment = moment.astimezone()  # the server's local time zone
     return moment.timestamp()
+
+
+def _field_language(matcher: Matcher, language: str) -> str:
+    """The article language whose fields the matcher reads for `language` ("zh-CN" -> "zh")."""
+    lang = language.lower()
+    languages = {code for article in matcher.kb for code in article.titles}
+    return lang if lang in languages else lang.split("-")[0].split("_")[0]
+
+
+def matched_words(matcher: Matcher, text: str, language: str, article_id: str) -> dict[str, list[str]]:
+    """Per article field, the words (English: as said; Chinese: character pairs) and concepts
+    ("~damaged": a word of the same meaning) the sentence shares with it."""
+    analyzer = matcher.analyzer
+    said = analyzer.words(text, language)
+    lang = _field_language(matcher, language)
+    tokens = english_tokens(text) if not lang.startswith("zh") else []
+    by_stem: dict[str, str] = {}
+    for token in tokens:
+        by_stem.setdefault(stem(token), token)
+    out: dict[str, list[str]] = {}
+    for name, field_text in article_fields(matcher.kb[article_id], lang).items():
+        common = set(said) & set(analyzer.words(field_text, language)) if field_text else set()
+        words = sorted({by_stem.get(term, term) for term in common if not term.startswith("~")},
+                       key=lambda w: normalise(text).find(w))
+        # a concept named like a word already listed ("parcel" and "~parcel") says nothing more
+        concepts = sorted(term for term in common if term.startswith("~") and stem(term[1:]) not in common)
+        if words or concepts:
+            out[name] = words + concepts
+    return out
+
+
+def explain_match(matcher: Matcher, text: str, language: str) -> dict[str, Any]:
+    """What the matcher would show for one sentence, and why: the three best articles with their
+    score and the words they share with it, the thresholds, and the rule that decided."""
+    ranked = matcher.rank(text, language)
+    chosen = matcher.decide(ranked, language)
+    min_score, min_margin, min_relative = matcher.thresholds(language)
+    best = ranked[0][1] if ranked else 0.0
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    needed = max(min_margin, min_relative * best)
+    if not ranked:
+        reason = f"no article has text in {language!r}"
+    elif chosen is not None:
+        reason = (f"shown: score {best:.3f} is at least {min_score:.3f} and leads the next article by "
+                  f"{best - second:.3f} (at least {needed:.3f} needed)")
+    elif best <= 0.0:
+        reason = "nothing shown: no article shares anything with the sentence (every score is 0 or less)"
+    elif best < min_score:
+        reason = f"nothing shown: the best score {best:.3f} is below the minimum {min_score:.3f}"
+    else:
+        reason = (f"nothing shown: the best article leads the next by {best - second:.3f}, less than the "
+                  f"{needed:.3f} needed (too close to call)")
+    kb = matcher.kb
+    return {"suggestion": chosen.article_id if chosen else None,
+            "confidence": round(chosen.confidence, 3) if chosen else None,
+            "ranked": [{"article": a, "title": kb[a].title(language), "score": round(score, 4),
+                        "matched": matched_words(matcher, text, language, a)} for a, score in ranked],
+            "thresholds": {"min_score": min_score, "min_margin": min_margin, "min_relative_margin": min_relative,
+                           "needed_lead": round(needed, 4)},
+            "lead": round(best - second, 4) if ranked else None,
+            "reason": reason}
 
 
 def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore, access: Access) -> APIRouter:
@@ -74,12 +136,10 @@ def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore, acc
     @router.get("/api/knowledge/suggest")
     async def suggest(text: str = Query(..., min_length=1, max_length=2000), language: str = Query("en"),
                       ) -> dict[str, Any]:
-        """Try the matcher: the top three articles for a sentence, and whether one would be shown."""
+        """Try the matcher: the top three articles for a sentence (score, title, the words each shares
+        with it), whether one would be shown, the thresholds, and the reason in words."""
         matcher = current().matcher
-        chosen = matcher.match(text, language)
-        return {"suggestion": chosen.article_id if chosen else None,
-                "confidence": round(chosen.confidence, 3) if chosen else None,
-                "ranked": [{"article": a, "score": round(s, 4)} for a, s in matcher.rank(text, language)]}
+        return await asyncio.get_running_loop().run_in_executor(None, explain_match, matcher, text, language)
 
     @router.get("/api/knowledge/{article_id}")
     async def get_article(article_id: str) -> dict[str, Any]:

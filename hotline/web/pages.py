@@ -9,6 +9,7 @@ is the one page with a server-side value in it: the reason, HTML-escaped."""
 
 from __future__ import annotations
 
+import base64
 from html import escape
 from pathlib import Path
 
@@ -18,6 +19,14 @@ from fastapi.responses import FileResponse
 STATIC = Path(__file__).parent / "static"
 PAGES_DIR = STATIC / "pages"
 ASSETS_DIR = STATIC / "assets"
+
+
+# the pages' icon (/favicon.ico, public): a 32x32 headset on blue, PNG in an ICO; kept here rather
+# than in static/assets, which holds only what the pages load as scripts and style sheets
+FAVICON = base64.b64decode(
+    "AAABAAEAICAAAAEAIAC0AAAAFgAAAIlQTkcNChoKAAAADUlIRFIAAAAgAAAAIAgGAAAAc3p69AAAAHtJREFUeNrt18ENwCAMA0Bv0tE6K"
+    "qO1A7RFMRiSSo7Ek/geCCXARx1nu5QHkVKHUphd4a+I3eEPxO8AvaIBquBRCNTBLAQrwyMIjIQr71CAmfdCA2bCmR41AYrwaK96AMXnwvQw"
+    "wAAD0qYhA+oAPJaXAKSvZiWW06z1/Ab3mNFoSw7D5wAAAABJRU5ErkJggg==")
 
 
 def page_file(name: str) -> Path:

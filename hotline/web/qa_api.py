@@ -8,17 +8,16 @@ import asyncio
 import csv
 import io
 import time
-import wave
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketFilter, TicketStore
+from hotline.qa.audio import cached_stereo, waveform
 from hotline.qa.rubric import DEFAULT, Rubric, RubricError, load_rubric
 from hotline.qa.search import CallQuery
 from hotline.web.access import Access, CurrentUser
@@ -38,49 +37,28 @@ def recording_path(store: CallStore, data_dir: Path, call_id: str, party: str) -
     return path
 
 
-def _read_wav(path: Path) -> tuple[np.ndarray, int]:
-    with wave.open(str(path), "rb") as wav:
-        rate = wav.getframerate()
-        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-    return pcm, rate
-
-
-def waveform(path: Path, points: int) -> dict[str, Any]:
-    """Peak level (0..1) of `points` equal slices of a recording, for drawing."""
-    pcm, rate = _read_wav(path)
-    if pcm.size == 0:
-        return {"rate": rate, "duration_ms": 0, "peaks": []}
-    slices = np.array_split(np.abs(pcm.astype(np.int32)), min(points, pcm.size))
-    peaks = [round(float(s.max()) / 32768.0, 4) for s in slices]
-    return {"rate": rate, "duration_ms": round(pcm.size * 1000 / rate), "peaks": peaks}
-
-
-def stereo(record: dict[str, Any], data_dir: Path, store: CallStore) -> bytes:
-    """The caller on the left, the agents (each from when they answered) on the right, as a WAV."""
-    caller, rate = _read_wav(recording_path(store, data_dir, record["id"], "caller"))
-    left = caller.astype(np.int32)
-    right = np.zeros_like(left)
+def stereo_file(record: dict[str, Any], data_dir: Path, store: CallStore) -> Path:
+    """Both parties in one stereo WAV (the caller left, the agents right, each from when they
+    answered), from the QA cache in the data directory."""
+    caller = recording_path(store, data_dir, record["id"], "caller")
     offsets = record.get("recording_offsets") or {}
-    for party in sorted(p for p in record.get("recordings") or {} if p.startswith("agent")):
-        pcm, agent_rate = _read_wav(recording_path(store, data_dir, record["id"], party))
-        if agent_rate != rate:
-            continue
-        start = int(offsets.get(party, 0) * rate / 1000)
-        end = min(left.size, start + pcm.size)
-        if end > start:
-            right[start:end] += pcm[: end - start]
-    frames = np.stack([left, right], axis=1).clip(-32768, 32767).astype("<i2")
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(2)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(frames.tobytes())
-    return out.getvalue()
+    agents = [(recording_path(store, data_dir, record["id"], party), int(offsets.get(party, 0)))
+              for party in sorted(p for p in record.get("recordings") or {} if p.startswith("agent"))]
+    return cached_stereo(data_dir / "qa-cache", record["id"], caller, agents)
+
+
+def with_reviews(store: CallStore, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Search results with how often each call was reviewed and its latest review's percentage."""
+    for summary in found:
+        reviews = (store.get(summary["id"]) or {}).get("qa") or []
+        summary["reviews"] = len(reviews)
+        summary["score"] = reviews[-1].get("percent") if reviews else None
+    return found
 
 
 class Review(BaseModel):
-    scores: dict[str, int] = Field(description="points per rubric criterion")
+    scores: dict[str, int | None] = Field(description="points per rubric criterion; every criterion must be "
+                                                      "scored (null or absent: not scored, refused)")
     comments: str = Field("", max_length=8000)
 
 
@@ -110,9 +88,10 @@ def qa_router(store: CallStore, access: Access, data_dir: Path, rubric_path: Pat
                      status: str | None = None, limit: int = Query(50, ge=1, le=500),
                      offset: int = Query(0, ge=0)) -> list[dict[str, Any]]:
         """Archived calls matching words the parties said (redacted text), dates (epoch seconds),
-        agent, queue, IVR outcome, wrap-up disposition or status; newest first."""
+        agent, queue, IVR outcome, wrap-up disposition or status; newest first. Each with `reviews`
+        (how many QA reviews it has) and `score` (the latest review's percentage, or null)."""
         q = _query(text, since, until, agent, queue, outcome, disposition, status, limit, offset)
-        return await asyncio.to_thread(store.search, q)
+        return await asyncio.to_thread(lambda: with_reviews(store, store.search(q)))
 
     @router.get("/api/qa/calls/{call_id}")
     async def call(call_id: str) -> dict[str, Any]:
@@ -130,14 +109,18 @@ def qa_router(store: CallStore, access: Access, data_dir: Path, rubric_path: Pat
         path = recording_path(store, data_dir, call_id, party)
         return await asyncio.to_thread(waveform, path, points)
 
-    @router.get("/api/qa/calls/{call_id}/stereo.wav", response_class=Response,
-                responses={200: {"content": {"audio/wav": {}}}})
-    async def call_stereo(call_id: str) -> Response:
-        """Both parties in one file: the caller left, the agent(s) right, on the call's time line."""
+    @router.get("/api/qa/calls/{call_id}/stereo.wav", response_class=FileResponse,
+                responses={200: {"content": {"audio/wav": {}}}, 206: {"description": "the requested byte range"},
+                           416: {"description": "the range is outside the file"}})
+    async def call_stereo(call_id: str) -> FileResponse:
+        """Both parties in one file: the caller left, the agent(s) right, on the call's time line.
+        Byte ranges (`Range: bytes=a-b`, answered 206) let the player seek."""
         record = await asyncio.to_thread(store.get, call_id)
         if record is None:
             raise HTTPException(status_code=404, detail=f"no call with id {call_id!r}")
-        return Response(await asyncio.to_thread(stereo, record, data_dir, store), media_type="audio/wav")
+        path = await asyncio.to_thread(stereo_file, record, data_dir, store)
+        return FileResponse(path, media_type="audio/wav", filename=f"{call_id}.stereo.wav",
+                            content_disposition_type="inline", headers={"cache-control": "private"})
 
     @router.get("/api/qa/rubric")
     async def get_rubric() -> dict[str, Any]:
@@ -145,15 +128,17 @@ def qa_router(store: CallStore, access: Access, data_dir: Path, rubric_path: Pat
 
     @router.post("/api/qa/calls/{call_id}/reviews", status_code=201)
     async def review(call_id: str, body: Review, user: CurrentUser) -> dict[str, Any]:
-        """Score a call against the rubric, with comments; a call can be reviewed more than once."""
+        """Score a call against the rubric, with comments; a call can be reviewed more than once.
+        Every criterion must be scored (422 naming the criteria by label otherwise). The review kept
+        has the scores by id (`scores`) and by label (`criteria`: label, score, max) and the total."""
         current = rubric()
         try:
             scores, total = current.score(body.scores)
         except RubricError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
-        entry = {"reviewer": user.username, "at": round(time.time(), 3), "scores": scores, "total": total,
-                 "max": current.max_total, "percent": round(100 * total / current.max_total, 1),
-                 "comments": body.comments}
+        entry = {"reviewer": user.username, "at": round(time.time(), 3), "scores": scores,
+                 "criteria": current.breakdown(scores), "total": total, "max": current.max_total,
+                 "percent": round(100 * total / current.max_total, 1), "comments": body.comments}
         if not await asyncio.to_thread(store.append, call_id, "$.qa", entry):
             raise HTTPException(status_code=404, detail=f"no call with id {call_id!r}")
         return entry

@@ -83,10 +83,13 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
             page.wait_for_selector("#state[data-state=on_call]")
             assert "parcel hotline" not in (page.text_content("#caller") or "")  # the caller's number, not ours
             assert "+15550100" in (page.text_content("#caller") or "")
-            # custom fields from the CRM lookup (config/customers.yaml) and what the IVR collected
-            page.wait_for_selector("td[data-var='crm.name']")
-            assert page.text_content("td[data-var='crm.name']") in ("Sam Taylor", "Li Na")
-            assert page.text_content("td[data-var='choice']") == "agent"
+            # the CRM's name in the call bar (config/customers.yaml); its fields and what the IVR
+            # collected in the folded IVR data
+            page.wait_for_selector("td[data-var='crm.name']", state="attached")
+            assert page.text_content("#caller-name") in ("Sam Taylor", "Li Na")
+            assert page.text_content("td[data-var='crm.name']") == page.text_content("#caller-name")
+            page.click("#ivr-details > summary")
+            assert page.inner_text("td[data-var='choice']") == "agent"
             page.wait_for_selector("#transcript li[data-speaker=caller]", timeout=45000)
             # the caller's words about a damaged parcel bring the damaged-item article to the desk
             card = page.wait_for_selector(".card[data-article=damaged-item]", timeout=10000)
@@ -98,6 +101,7 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
             assert timings and all(t["ms"] >= 0 for t in timings), timings
             page.wait_for_selector("#transcript li[data-speaker=agent]", timeout=20000)
             # a ticket from the desk, tied to this call and caller
+            page.click("#tickets-details > summary")
             page.select_option("#new-ticket-type", "damage")
             page.fill("#new-ticket-description", "box crushed, photos by e-mail")
             page.click("#new-ticket")
@@ -189,9 +193,11 @@ def test_agent_holds_then_transfers_the_caller_to_another_agent(desk_server: Ser
             chen.click("#hold")  # resume
             bob.click("#go-available")
             bob.wait_for_selector("#state[data-state=available]")
+            chen.click("#transfer-open")
             chen.fill("#transfer-agent", "bob")
             chen.click("#transfer")
             chen.wait_for_selector("#wrapup:not([hidden])", timeout=20000)  # chen's part is over
+            assert chen.input_value("#disposition") == "transferred"  # what happened, not a guess
             chen.click("#wrapup-done")
             bob.wait_for_selector("#ringing:not([hidden])", timeout=30000)
             bob.click("#answer")
@@ -199,7 +205,9 @@ def test_agent_holds_then_transfers_the_caller_to_another_agent(desk_server: Ser
             time.sleep(2.0)
             bob.click("#hangup")
             bob.wait_for_selector("#wrapup:not([hidden])")
+            bob.select_option("#disposition", "resolved")
             bob.click("#wrapup-done")
+            bob.wait_for_selector("#wrapup", state="hidden")
         finally:
             browser.close()
     thread.join(150)

@@ -1,5 +1,6 @@
 """A caller in a real headless Chromium on the "call the hotline" page: WebRTC (Opus) into the same
-IVR as SIP callers, keypad DTMF as RFC 4733 telephone-events, speech through VAD and ASR."""
+IVR as SIP callers, keypad DTMF as RFC 4733 telephone-events, speech through VAD and ASR; each
+browser caller known by the number they typed or the customer id the embedding site signed."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
+from hotline.web.softphone import customer_signature
 from tests.conftest import synthesize
-from tests.support.server import REPO, ServerProcess
+from tests.support.server import REPO, ServerProcess, auth
 from tests.support.tools import require
 
 MONDAY_MORNING = "2026-11-23T10:00:00+00:00"
+SECRET = "embedding-site-key"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
@@ -27,7 +31,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
 def web(tmp_path_factory: pytest.TempPathFactory, _tools_present: None) -> Iterator[ServerProcess]:
     require("chromium")
     server = ServerProcess(tmp_path_factory.mktemp("web"), workers=1, flows=REPO / "flows",
-                           settings_yaml=f"clock: '{MONDAY_MORNING}'\n").start()
+                           settings_yaml=f"clock: '{MONDAY_MORNING}'\ncaller_signing_secret: {SECRET}\n").start()
     yield server
     assert server.stop() == 0, server.tail()
 
@@ -100,3 +104,70 @@ def test_browser_caller_says_the_parcel_number(web: ServerProcess, workdir: Path
     # the recogniser writes the digits as numerals or as words ("One, two, three, ...")
     assert any(s["speaker"] == "caller" and ("1" in s["text"] or "one" in s["text"].lower())
                for s in record["transcript"]), record["transcript"]
+
+
+def _connect(page: Any, url: str, phone: str = "") -> str:
+    """Open the call page, call (with `phone` typed in) and return the call id once connected."""
+    page.goto(url)
+    if phone:
+        page.fill("#phone", phone)
+    page.click("#call")
+    page.wait_for_selector("#state[data-state=connected]", timeout=20000)
+    return str(page.evaluate("document.body.dataset.call"))
+
+
+def _record(server: ServerProcess, sip_call_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        for call in server.admin_get("/api/calls", limit=50):
+            if call["sip_call_id"] == sip_call_id:
+                return dict(server.admin_get(f"/api/calls/{call['id']}"))
+        time.sleep(0.3)
+    raise AssertionError(f"no record for {sip_call_id}: {server.tail()}")
+
+
+def test_browser_callers_are_known_by_their_own_identity(web: ServerProcess) -> None:
+    base = web.base_url
+    signed = f"{base}/call?customer=C-7001&sig={customer_signature(SECRET, 'C-7001')}"
+    forged = f"{base}/call?customer=C-7002&sig={customer_signature(SECRET, 'C-7001')}"
+    calls: list[tuple[str, str]] = []  # (whose, call record id)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=require("chromium"), headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/call")
+            page.fill("#phone", "my number")  # checked on the page before the microphone is asked for
+            page.click("#call")
+            page.wait_for_selector("#phone-error:not(:empty)")
+            assert "6 to 15 digits" in page.inner_text("#phone-error") and page.inner_text("#state") == "idle"
+
+            page.goto(forged)
+            assert page.is_visible("#as-customer") and page.inner_text("#customer-id") == "C-7002"
+            page.click("#call")
+            page.wait_for_selector("#state[data-state=failed]", timeout=20000)
+            assert "signature is not valid" in page.inner_text("#call-error")
+
+            for whose, url, phone in (("anna", f"{base}/call", "+1 555 0100 777"), ("ben", signed, ""),
+                                      ("anna", f"{base}/call", "+15550100777"), ("stranger", f"{base}/call", "")):
+                sip_call_id = _connect(page, url, phone)
+                record = _record(web, sip_call_id)
+                assert record["from_uri"] == page.evaluate("document.body.dataset.caller")
+                calls.append((whose, record["id"]))
+                page.click("#hangup")
+                page.wait_for_selector("#state[data-state=ended]")
+        finally:
+            browser.close()
+    records = {call_id: web.admin_get(f"/api/calls/{call_id}") for _, call_id in calls}
+    uris = [records[call_id]["from_uri"] for _, call_id in calls]
+    assert uris[:3] == ["sip:+15550100777@webrtc", "customer:C-7001@webrtc", "sip:+15550100777@webrtc"]
+    assert uris[3].startswith("anonymous-") and uris[3].endswith("@webrtc")
+    token = web.admin_token
+
+    def previous(call_id: str) -> list[str]:
+        r = httpx.get(f"{base}/api/agent/calls/{call_id}/context", headers=auth(token), timeout=10)
+        assert r.status_code == 200, r.text
+        return [c["id"] for c in r.json()["previous_calls"]]
+
+    anna_1, ben_1, anna_2, stranger_1 = (call_id for _, call_id in calls)
+    assert previous(anna_2) == [anna_1]  # her own call, not ben's
+    assert previous(ben_1) == [] and previous(stranger_1) == []

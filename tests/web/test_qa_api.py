@@ -88,27 +88,70 @@ async def test_only_reviewers_search_and_hear_calls(qa: tuple[httpx.AsyncClient,
     assert shape["duration_ms"] == 3000 and len(shape["peaks"]) == 30 and min(shape["peaks"]) > 0.2
 
 
+async def test_the_stereo_recording_answers_byte_ranges(qa: tuple[httpx.AsyncClient, dict[str, dict[str, str]]]) -> None:
+    """The player seeks by asking for byte ranges: 206 with Content-Range, 416 outside the file."""
+    http, tokens = qa
+    whole = await http.get("/api/qa/calls/c1/stereo.wav", headers=tokens["quinn"])
+    assert whole.status_code == 200 and whole.headers["accept-ranges"] == "bytes"
+    size = len(whole.content)
+    assert size == 44 + 48000 * 4 and int(whole.headers["content-length"]) == size
+    part = await http.get("/api/qa/calls/c1/stereo.wav", headers={**tokens["quinn"], "range": "bytes=1000-1999"})
+    assert part.status_code == 206 and part.headers["content-range"] == f"bytes 1000-1999/{size}"
+    assert part.headers["accept-ranges"] == "bytes" and part.content == whole.content[1000:2000]
+    tail = await http.get("/api/qa/calls/c1/stereo.wav", headers={**tokens["quinn"], "range": "bytes=-100"})
+    assert tail.status_code == 206 and tail.content == whole.content[-100:]
+    beyond = await http.get("/api/qa/calls/c1/stereo.wav", headers={**tokens["quinn"], "range": f"bytes={size}-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{size}"
+    again = await http.get("/api/qa/calls/c1/stereo.wav", headers=tokens["quinn"])  # from the cache, the same
+    assert again.content == whole.content and again.headers["etag"] == whole.headers["etag"]
+    refused = await http.get("/api/qa/calls/c1/stereo.wav", headers={**tokens["alice"], "range": "bytes=0-99"})
+    assert refused.status_code == 403
+    single = await http.get("/api/calls/c1/recording/caller", headers={**tokens["quinn"], "range": "bytes=0-43"})
+    assert single.status_code == 206 and single.content[:4] == b"RIFF"
+
+
 async def test_reviews_follow_the_rubric_and_export_as_csv(qa: tuple[httpx.AsyncClient, dict[str, dict[str, str]]]) -> None:
     http, tokens = qa
     assert (await http.get("/api/qa/rubric")).status_code == 401
     rubric = (await http.get("/api/qa/rubric", headers=tokens["quinn"])).json()
     ids = [c["id"] for c in rubric["criteria"]]
     assert "greeting" in ids and rubric["max_total"] == 45
+    label = {c["id"]: c["label"] for c in rubric["criteria"]}
     scores = {i: 5 for i in ids}
     bad = await http.post("/api/qa/calls/c1/reviews", headers=tokens["quinn"],
                           json={"scores": {**scores, "greeting": 9}})
-    assert bad.status_code == 422 and bad.json()["detail"] == "greeting: score must be a whole number from 0 to 5"
-    missing = await http.post("/api/qa/calls/c1/reviews", headers=tokens["quinn"], json={"scores": {}})
-    assert missing.status_code == 422
+    assert bad.status_code == 422
+    assert bad.json()["detail"] == f"{label['greeting']}: the score must be a whole number from 0 to 5"
+    # no criterion has a default: one left unscored (absent or null) is refused, named by its label
+    for unscored in ({k: v for k, v in scores.items() if k != "courtesy"}, {**scores, "courtesy": None}):
+        missing = await http.post("/api/qa/calls/c1/reviews", headers=tokens["quinn"], json={"scores": unscored})
+        assert missing.status_code == 422 and missing.json()["detail"] == f"not scored: {label['courtesy']}"
+    nothing = await http.post("/api/qa/calls/c1/reviews", headers=tokens["quinn"], json={"scores": {}})
+    assert nothing.status_code == 422 and all(label[i] in nothing.json()["detail"] for i in ids)
+    assert "courtesy" not in nothing.json()["detail"]  # labels, not internal ids
+    assert (await http.get("/api/qa/calls/c1", headers=tokens["quinn"])).json().get("qa") is None
+    found = (await http.get("/api/qa/calls", headers=tokens["quinn"])).json()
+    assert (found[0]["reviews"], found[0]["score"]) == (0, None)
+    r = await http.post("/api/qa/calls/c1/reviews", headers=tokens["quinn"],
+                        json={"scores": {**scores, "greeting": 3}, "comments": "good empathy, no read-back"})
+    assert r.status_code == 201 and r.json()["total"] == 33 and r.json()["percent"] == 73.3
+    assert r.json()["criteria"][0] == {"id": "greeting", "label": label["greeting"], "score": 3, "max": 5}
+    assert [(c["label"], c["score"]) for c in r.json()["criteria"]] == [(label[i], 3 if i == "greeting" else 5)
+                                                                          for i in ids]
+    saved = (await http.get("/api/qa/calls/c1", headers=tokens["quinn"])).json()["qa"]
+    assert [v["criteria"] for v in saved] == [r.json()["criteria"]] and saved[0]["total"] == 33
     r = await http.post("/api/qa/calls/c1/reviews", headers=tokens["quinn"],
                         json={"scores": scores, "comments": "good empathy, no read-back"})
     assert r.status_code == 201 and r.json()["total"] == 35 and r.json()["percent"] == 77.8
+    found = (await http.get("/api/qa/calls", headers=tokens["quinn"])).json()
+    assert (found[0]["reviews"], found[0]["score"]) == (2, 77.8)  # the latest review's score
     assert (await http.post("/api/qa/calls/nope/reviews", headers=tokens["quinn"],
                             json={"scores": scores})).status_code == 404
     text = (await http.get("/api/qa/export.csv", params={"agent": "alice"}, headers=tokens["quinn"])).text
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) == 1 and rows[0]["call_id"] == "c1" and rows[0]["reviewer"] == "quinn"
-    assert rows[0]["total"] == "35" and rows[0]["comments"] == "good empathy, no read-back"
+    assert len(rows) == 2 and rows[1]["call_id"] == "c1" and rows[1]["reviewer"] == "quinn"
+    assert rows[1]["total"] == "35" and rows[1]["comments"] == "good empathy, no read-back"
+    assert rows[0]["greeting"] == "3" and rows[0]["total"] == "33"
     page = await http.get("/qa", headers=tokens["quinn"])
     assert page.status_code == 200 and 'id="qa-transcript"' in page.text
     anonymous = await http.get("/qa", headers={"accept": "text/html"})

@@ -116,3 +116,29 @@ async def test_an_overdue_ticket_is_reminded_to_its_assignee_once(setup: Setup) 
     setup.tickets.create("missing", due_at=time.time() - 1)
     await reminders.check()
     assert events[-1][1]["notified"] == ["bob"]
+
+
+async def test_an_assignee_must_be_an_agent(setup: Setup) -> None:
+    http = setup.http
+    await setup.agents.seed([Agent("quinn", "Quinn", [], hash_password("quinn-pass-1"), ["qa"])])
+    http.headers.update(await bearer(http, "alice", "alice-pass"))
+    assert (await http.get("/api/tickets/assignees")).json() == [{"username": "alice", "name": "Alice"},
+                                                                 {"username": "bob", "name": "Bob"}]
+    typo = await http.post("/api/tickets", json={"type": "damage", "assignee": "bobb", "description": "crushed"})
+    assert typo.status_code == 422
+    assert typo.json()["detail"] == "assignee 'bobb' is no user: assign to an agent (alice, bob) or leave it empty"
+    qa = await http.post("/api/tickets", json={"type": "damage", "assignee": "quinn"})
+    assert qa.status_code == 422 and "'quinn' is not an agent" in qa.json()["detail"]
+    assert (await http.get("/api/tickets")).json() == []  # nothing was created
+    made = await http.post("/api/tickets", json={"type": "damage", "assignee": "bob"})
+    assert made.status_code == 201 and made.json()["assignee"] == "bob"
+    ref = made.json()["ref"]
+    moved = await http.patch(f"/api/tickets/{ref}", json={"assignee": "alcie"})
+    assert moved.status_code == 422 and "'alcie' is no user" in moved.json()["detail"]
+    assert (await http.get(f"/api/tickets/{ref}")).json()["assignee"] == "bob"  # unchanged
+    # one assigned before the check (by a flow, say) stays until changed, and does not block other changes
+    legacy = setup.tickets.create("callback", assignee="night-desk")
+    kept = await http.patch(f"/api/tickets/{legacy.ref}", json={"assignee": "night-desk", "status": "in_progress"})
+    assert kept.status_code == 200 and kept.json()["status"] == "in_progress"
+    unassigned = await http.patch(f"/api/tickets/{ref}", json={"assignee": ""})
+    assert unassigned.status_code == 200 and unassigned.json()["assignee"] == ""

@@ -104,5 +104,5 @@
         ? next : '/';  // a backslash counts as a slash in browsers
     };
   }
-  window.hotline = {me, logout, csrf, $, esc, when, request, getJSON, detail, microphone, waitIce};
+  window.hotline = {me, logout, csrf, $, esc, when, request, getJSON, detail, microphone, waitIce, text};
 })();
