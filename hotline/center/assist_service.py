@@ -5,12 +5,16 @@ final caller utterance goes to that call's :class:`~hotline.assist.matcher.Sugge
 suggestion is published as an ``assist.suggestion`` event on the same Redis stream (the agent
 desk watching the call receives it over its WebSocket) and appended to the call record, with the
 article's title, script and steps in the caller's language. The agent's "used" / "not relevant"
-verdict is written next to it. Matching is pure and takes about a millisecond; the record writes
-run on a single background thread, in order, so they never delay the card.
+verdict is written next to it. Matching embeds the sentence (~30-50 ms of CPU), so it runs on
+one ``assist-match`` thread, in order, never on the event loop; the card is handed back to the
+loop with ``call_soon_threadsafe`` and published there. At most ``MAX_PENDING`` sentences wait
+for that thread: beyond it a sentence is dropped and counted (a card that late is no use). The
+record writes run on another single background thread, in order, so they never delay the card.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -35,6 +39,7 @@ from hotline.center.store import CallStore
 
 log = logging.getLogger(__name__)
 VERDICTS = ("used", "not_relevant")
+MAX_PENDING = 64  # sentences waiting for the match thread
 
 
 @dataclass
@@ -72,8 +77,11 @@ class AssistService:
         self._calls: dict[str, _CallState] = {}
         self._lock = threading.Lock()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assist-store")
+        self._matching = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assist-match")
+        self._pending = 0
         self.matched = 0
         self.abstained = 0
+        self.dropped = 0
 
     def on_event(self, event: CallEvent) -> None:
         """Every event of the call stream (`hotline.center.call_events.CallEvents` calls this)."""
@@ -91,7 +99,33 @@ class AssistService:
                 with self._lock:
                     state = self._calls.get(call)
                 if state is not None:
-                    self._on_caller_final(call, state, event)
+                    self._submit_final(call, state, event)
+
+    def _submit_final(self, call: str, state: _CallState, event: TranscriptFinal) -> None:
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # called from a plain thread (tests, tools): match right here
+            loop = None
+        if loop is None:
+            self._on_caller_final(call, state, event, None)
+            return
+        with self._lock:
+            if self._pending >= MAX_PENDING:
+                self.dropped += 1
+                log.warning("assist match queue full; sentence dropped", extra={"call": call, "dropped": self.dropped})
+                return
+            self._pending += 1
+
+        def run() -> None:
+            try:
+                self._on_caller_final(call, state, event, loop)
+            except Exception:  # noqa: BLE001 (a failed match is logged; the live call goes on)
+                log.exception("assist match failed", extra={"call": call})
+            finally:
+                with self._lock:
+                    self._pending -= 1
+
+        self._matching.submit(run)
 
     def _suggester(self, state: _CallState, version: KbVersion[Matcher], language: str) -> Suggester:
         if state.suggester is None or state.kb_version != version.number or state.language != language:
@@ -99,7 +133,8 @@ class AssistService:
             state.kb_version, state.language = version.number, language
         return state.suggester
 
-    def _on_caller_final(self, call: str, state: _CallState, event: TranscriptFinal) -> None:
+    def _on_caller_final(self, call: str, state: _CallState, event: TranscriptFinal,
+                         loop: asyncio.AbstractEventLoop | None) -> None:
         version = self.registry.current
         text = event.text.strip()
         if version is None or not text:
@@ -114,14 +149,18 @@ class AssistService:
             self.abstained += 1
             return
         self.matched += 1
-        n = state.next_card
-        state.next_card += 1
-        state.shown[n] = suggestion.article_id
+        with self._lock:
+            n = state.next_card
+            state.next_card += 1
+            state.shown[n] = suggestion.article_id
         card = AssistSuggestion(call_id=call, n=n, **article_card(version.kb[suggestion.article_id], language),
                                 score=round(suggestion.score, 4), confidence=round(suggestion.confidence, 3),
                                 language=language, kb_version=version.number, utterance_end_ms=event.end_ms,
                                 transcript_ts=event.ts, match_ms=round(match_ms, 3))
-        self.publisher.publish(card)
+        if loop is None:
+            self.publisher.publish(card)
+        else:
+            loop.call_soon_threadsafe(self.publisher.publish, card)
         self._write(self.store.append, call, "$.assist.suggestions",
                     {"n": n, "article": suggestion.article_id, "title": card.title, "score": card.score,
                      "confidence": card.confidence, "language": language, "kb_version": version.number,
@@ -160,8 +199,10 @@ class AssistService:
         self._writer.submit(run)
 
     def flush(self) -> None:
-        """Wait until queued record writes are done."""
+        """Wait until queued matches and record writes are done."""
+        self._matching.submit(lambda: None).result()
         self._writer.submit(lambda: None).result()
 
     def close(self) -> None:
+        self._matching.shutdown(wait=True)
         self._writer.shutdown(wait=True)

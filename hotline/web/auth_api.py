@@ -126,13 +126,15 @@ def auth_router(access: Access, agents: AgentDirectory) -> APIRouter:
 
     @router.get("/api/agents")
     async def list_agents() -> list[dict[str, Any]]:
-        """Accounts with their presence (state, since, call)."""
+        """Accounts with their presence (state, since, call; the not-ready reason and the state chosen
+        for after the call in progress)."""
         presence = await agents.all_presence()
         out = []
         for a in await agents.all():
             p = presence.get(a.username)
-            out.append({**a.public(), "presence": {"state": p.state, "since": p.since, "call": p.call} if p else
-                        {"state": "offline", "since": 0, "call": ""}})
+            out.append({**a.public(), "presence": {"state": p.state, "since": p.since, "call": p.call,
+                                                   "reason": p.reason, "next_state": p.next_state} if p else
+                        {"state": "offline", "since": 0, "call": "", "reason": "", "next_state": ""}})
         return out
 
     @router.post("/api/agents", status_code=201)

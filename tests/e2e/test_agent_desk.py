@@ -92,7 +92,7 @@ def test_agent_answers_a_sip_caller_and_both_sides_are_heard(desk_server: Server
             assert page.inner_text("td[data-var='choice']") == "agent"
             page.wait_for_selector("#transcript li[data-speaker=caller]", timeout=45000)
             # the caller's words about a damaged parcel bring the damaged-item article to the desk
-            card = page.wait_for_selector(".card[data-article=damaged-item]", timeout=10000)
+            card = page.wait_for_selector(".card[data-article=damaged-item]", timeout=20000)
             assert "damaged" in (card.inner_text()).lower() and card.query_selector(".steps li") is not None
             card.query_selector("button.used").click()
             page.wait_for_selector(".card[data-article=damaged-item][data-saved=yes]", timeout=5000)

@@ -166,6 +166,18 @@ def test_a_supervisor_follows_a_ticket_to_its_call(visit: Visit, server: ServerP
     assert "the box was crushed" in call.content()  # the call's record, with the session cookie alone
 
 
+def test_a_reviewer_follows_a_ticket_to_the_call_in_qa(visit: Visit, server: ServerProcess) -> None:
+    r = httpx.post(f"{server.base_url}/api/tickets", headers=auth(server.admin_token), timeout=10,
+                   json={"type": "damage", "call_id": CALL, "caller": "sip:+15550177@x", "description": "dented"})
+    ref = r.json()["ref"]
+    page = visit.log_in(f"/tickets#{ref}", "ada")
+    link = page.wait_for_selector(f"#list tr[data-ref='{ref}'] a.call-link")
+    assert link.get_attribute("href") == f"/qa?call={CALL}"  # recording and transcript, not raw JSON
+    page.goto(f"{server.base_url}/qa?call={CALL}")
+    page.wait_for_function(f"document.querySelector('#call-id').textContent === '{CALL}'")
+    assert "the box was crushed" in page.inner_text("#call")
+
+
 def test_the_article_editor(visit: Visit, server: ServerProcess) -> None:
     kb_file = server.data / "knowledge" / "parcels.yaml"
     page = visit.log_in("/admin/knowledge", "ada")

@@ -208,6 +208,8 @@ async def test_the_demo_crm_finds_a_caller_by_number_whatever_the_prefix() -> No
     assert found["found"] == "yes" and found["name"] == "Priya Shah"
     assert (await crm.lookup("customer", {"caller": "00441615550123"}))["name"] == "Priya Shah"
     assert await crm.lookup("customer", {"caller": "123"}) == {"found": "no"}
+    # a browser caller's signed customer id is not a phone number, whatever digits it holds
+    assert await crm.lookup("customer", {"caller": "customer:441615550123@webrtc"}) == {"found": "no"}
     with pytest.raises(LookupFailed) as caught:
         await crm.lookup("orders", {})
     assert caught.value.reason == "bad_request" and not caught.value.retryable

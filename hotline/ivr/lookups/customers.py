@@ -17,8 +17,13 @@ from hotline.ivr.lookups.source import LookupFailed
 
 
 def phone_key(value: str) -> str:
-    """The digits of a number or of a SIP URI's user part ("sip:+441234@host" -> "441234")."""
-    user = value.split(":", 1)[-1].split("@", 1)[0]
+    """The digits of a number or of a SIP URI's user part ("sip:+441234@host" -> "441234"); "" for
+    a caller that is not a number (a browser caller's `customer:ID@webrtc` or `anonymous-...`),
+    whose digits must never match somebody's phone."""
+    scheme, _, rest = value.partition(":") if ":" in value else ("", "", value)
+    user = rest.split("@", 1)[0]
+    if scheme not in ("", "sip", "sips", "tel") or user.startswith("anonymous"):
+        return ""
     return re.sub(r"\D", "", user)
 
 

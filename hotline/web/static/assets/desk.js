@@ -80,7 +80,16 @@ function note(text, kind = 'info') {
   $('desk-note').textContent = text;
   $('desk-note').dataset.kind = kind;
   $('desk-note').hidden = !text;
+  fitPanels();
 }
+// the transcript and the cards take the rest of the first screen, whatever is above them (notes,
+// reminders, the wrap-up), leaving the top of the folded sections in view
+function fitPanels() {
+  if ($('call-panel').hidden) return;
+  const top = $('transcript-panel').getBoundingClientRect().top + window.scrollY;
+  document.documentElement.style.setProperty('--live-height', `${Math.max(240, Math.floor(window.innerHeight - top - 48))}px`);
+}
+window.addEventListener('resize', fitPanels);
 
 // --- presence: available, away with a reason, "after this call", not responding -----------------
 function setReasons(reasons) {
@@ -347,6 +356,7 @@ function showCall(id, info) {
   $('call-state').dataset.state = 'connecting';
   setCallButtons(true);
   renderWho();
+  fitPanels();
   tick();
   loadContext(id);
 }
@@ -374,6 +384,7 @@ async function loadContext(id) {
   info.reason = info.reason || reasonWords(vars.transfer_reason || vars.problem || '');
   info.notes = customer.notes || '';
   renderWho();
+  fitPanels();  // the CRM note may add a line to the call bar
   const custom = Object.entries(customer).filter(([k]) => k !== 'found').map(([k, v]) => [`crm.${k}`, v]);
   const rows = [['IVR path', (rec.ivr_path || []).join(' \u203a ')], ...custom,
     ...Object.entries(vars).filter(([k]) => !k.endsWith('_zh')).sort()];
@@ -437,6 +448,7 @@ function callEnded(by) {
     send({type: 'ended', call: call.id});
     setCallButtons(false);
     $('wrapup').hidden = false;
+    fitPanels();
     $('disposition').focus({preventScroll: true});
   }
   const ended = call.endedBy || 'ended';
@@ -468,6 +480,7 @@ function showWrapupError(text, from = '') {
   $('wrapup-error').dataset.from = from;
   $('wrapup').classList.toggle('refused', Boolean(text));
   $('disposition').setAttribute('aria-invalid', String(Boolean(text) && !$('disposition').value));
+  fitPanels();
 }
 function wrapupDone() {
   if (!call || wrapupPending) return;
@@ -560,6 +573,7 @@ function addReminder(t) {
   li.innerHTML = `Ticket <a href="/tickets#${esc(t.ref)}" target="_blank">${esc(t.ref)}</a> (${esc(t.type)},
     ${esc(t.priority)}) is overdue since ${new Date(t.due_at * 1000).toLocaleTimeString()}: ${esc(t.description)}`;
   $('reminders').appendChild(li);
+  fitPanels();
 }
 async function loadReminders(me) {
   const r = await hotline.request('/api/tickets?overdue=true&limit=50');

@@ -266,4 +266,6 @@ for (const k of FILTERS) $('q-' + k).onchange = search;
   rubric = await hotline.getJSON('/api/qa/rubric');
   await loadChoices();
   search();
+  const wanted = new URLSearchParams(location.search).get('call');  // a link from a ticket
+  if (wanted) openCall(wanted);
 })();

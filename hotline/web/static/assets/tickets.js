@@ -5,8 +5,10 @@ const {$, esc, when} = hotline;
 let current = null;
 let agents = [];
 let canSeeCalls = false;  // call records: qa, supervisor, admin (hotline.web.access CALLS)
+let canReview = false;  // the QA page (recording and transcript): qa, admin
+const callHref = id => (canReview ? `/qa?call=${encodeURIComponent(id)}` : `/api/calls/${encodeURIComponent(id)}`);
 const callLink = id => (canSeeCalls
-  ? `<a class="call-link" href="/api/calls/${encodeURIComponent(id)}" target="_blank" rel="noopener">${esc(id)}</a>`
+  ? `<a class="call-link" href="${callHref(id)}" target="_blank" rel="noopener">${esc(id)}</a>`
   : `<span class="call-id" title="call records are for QA, supervisors and admins">${esc(id)}</span>`);
 async function search() {
   const q = new URLSearchParams();
@@ -141,6 +143,7 @@ $('filters').onsubmit = ev => { ev.preventDefault(); search(); };
 window.onhashchange = () => show(location.hash.slice(1));
 Promise.all([hotline.me, loadAgents()]).then(([user]) => {
   canSeeCalls = Boolean(user && user.roles.some(r => ['qa', 'supervisor', 'admin'].includes(r)));
+  canReview = Boolean(user && user.roles.some(r => ['qa', 'admin'].includes(r)));
   search();
   if (location.hash) show(location.hash.slice(1));
 });
