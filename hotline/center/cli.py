@@ -72,6 +72,17 @@ def _models_prepare(args: argparse.Namespace) -> int:
         print(f"moonshine base-en model: not available ({exc})")
     vosk = vosk_model_path("ko")
     print(f"vosk model (ko): {vosk or 'not installed'}")
+    from hotline.assist.e5 import MODEL_NAME, shared_e5
+    from hotline.assist.kb import load_kb
+    from hotline.assist.matcher import Matcher
+
+    encoder = shared_e5()
+    print(f"knowledge encoder: {MODEL_NAME if encoder else 'not available (word matching and MiniLM only)'}")
+    demo = Path("config/knowledge")
+    if encoder is not None and demo.is_dir():  # the demo articles' vectors, cached: the first start is quick
+        for path in sorted(demo.glob("*.yaml")):
+            Matcher(load_kb(path))
+        print(f"knowledge vectors: {demo} cached")
     return 0
 
 
