@@ -208,6 +208,8 @@ async def test_the_demo_crm_finds_a_caller_by_number_whatever_the_prefix() -> No
     assert found["found"] == "yes" and found["name"] == "Priya Shah"
     assert (await crm.lookup("customer", {"caller": "00441615550123"}))["name"] == "Priya Shah"
     assert await crm.lookup("customer", {"caller": "123"}) == {"found": "no"}
+    found = await crm.lookup("customer", {"caller": '"sipp" <sip:+441615550123@127.0.0.1:5070>;tag=1'})
+    assert found["name"] == "Priya Shah"  # a From header with a display name
     # a browser caller's signed customer id is not a phone number, whatever digits it holds
     assert await crm.lookup("customer", {"caller": "customer:441615550123@webrtc"}) == {"found": "no"}
     with pytest.raises(LookupFailed) as caught:

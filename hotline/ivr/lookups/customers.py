@@ -17,10 +17,12 @@ from hotline.ivr.lookups.source import LookupFailed
 
 
 def phone_key(value: str) -> str:
-    """The digits of a number or of a SIP URI's user part ("sip:+441234@host" -> "441234"); "" for
-    a caller that is not a number (a browser caller's `customer:ID@webrtc` or `anonymous-...`),
-    whose digits must never match somebody's phone."""
-    scheme, _, rest = value.partition(":") if ":" in value else ("", "", value)
+    """The digits of a number or of a SIP URI's user part ("sip:+441234@host", also with a display
+    name, -> "441234"); "" for a caller that is not a number (a browser caller's
+    `customer:ID@webrtc` or `anonymous-...`), whose digits must never match somebody's phone."""
+    bracketed = re.search(r"<([^>]*)>", value)  # '"Name" <sip:+44...@host>': the URI inside
+    uri = (bracketed.group(1) if bracketed else value).strip()
+    scheme, _, rest = uri.partition(":") if ":" in uri else ("", "", uri)
     user = rest.split("@", 1)[0]
     if scheme not in ("", "sip", "sips", "tel") or user.startswith("anonymous"):
         return ""
