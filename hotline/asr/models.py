@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from hotline.asr.recognizer import ModelNotFound
+from hotline.system.paths import model_dir
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,7 @@ def _package_dir(name: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("HOTLINE_MODEL_DIR")
-    if base:
-        return Path(base)
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "hotline" / "models"
+cache_dir = model_dir  # the recognisers' models live with the other model artefacts
 
 
 def vosk_model_path(language: str, configured: str | None = None) -> Path | None:

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from hotline.system.paths import model_dir
+
 log = logging.getLogger(__name__)
 
 Vectors = npt.NDArray[np.float32]
@@ -33,13 +35,7 @@ THREADS_ENV = "HOTLINE_ASSIST_THREADS"
 PASSAGE_BATCH = 32
 
 
-def cache_dir() -> Path:
-    """Where model artefacts live (same rule as the recognisers' models)."""
-    base = os.environ.get("HOTLINE_MODEL_DIR")
-    if base:
-        return Path(base)
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "hotline" / "models"
+cache_dir = model_dir  # with the recognisers' models (hotline.system.paths)
 
 
 def text_key(model: str, kind: str, text: str) -> bytes:
