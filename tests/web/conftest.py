@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,3 +18,13 @@ async def redis_server(tmp_path: Path, _tools_present: None) -> AsyncIterator[Em
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path, _tools_present: None) -> Iterator[str]:
+    """A redis-server for the tests that run the app in TestClient's own event loop."""
+    server, loop = EmbeddedRedis(tmp_path), asyncio.new_event_loop()
+    loop.run_until_complete(server.start())
+    yield server.url
+    loop.run_until_complete(server.stop())
+    loop.close()

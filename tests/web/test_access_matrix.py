@@ -4,10 +4,9 @@ redis-server; what is allowed must match README's table and `hotline.web.access.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -100,16 +99,6 @@ async def full_app(tmp_path: Path, _tools_present: None) -> AsyncIterator[tuple[
     for client in clients:
         await client.aclose()
     await server.stop()
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path, _tools_present: None) -> Iterator[str]:
-    """A redis-server for the tests that run the app in TestClient's own event loop."""
-    server, loop = EmbeddedRedis(tmp_path), asyncio.new_event_loop()
-    loop.run_until_complete(server.start())
-    yield server.url
-    loop.run_until_complete(server.stop())
-    loop.close()
 
 
 def test_readme_matrix_is_the_code_s_rules() -> None:

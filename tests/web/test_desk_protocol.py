@@ -5,16 +5,13 @@ and the caller's context (open tickets of every open status, previous calls with
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -25,7 +22,6 @@ from hotline.center.acd import Acd
 from hotline.center.agents import AgentDirectory
 from hotline.center.call_events import CallEvents
 from hotline.center.records import CallRecord
-from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.store import SqliteCallStore
 from hotline.center.tickets import SqliteTicketStore
 from hotline.ivr.lookups.customers import CustomerDirectory
@@ -45,16 +41,6 @@ class Desk:
     store: SqliteCallStore
     tickets: SqliteTicketStore
     redis: aioredis.Redis
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path, _tools_present: None) -> Iterator[str]:
-    """A redis-server for the tests that run the app in TestClient's own event loop."""
-    server, loop = EmbeddedRedis(tmp_path), asyncio.new_event_loop()
-    loop.run_until_complete(server.start())
-    yield server.url
-    loop.run_until_complete(server.stop())
-    loop.close()
 
 
 def build(tmp_path: Path, redis_url: str) -> Desk:
