@@ -13,18 +13,14 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
 from hotline.center.records import CallRecord, Segment
 from hotline.center.store import SqliteCallStore
-from tests.support.browser import log_in, watch_errors
+from tests.support.browser import MEDIA_FLAGS, headless_chromium, log_in, watch_errors
 from tests.support.server import REPO, ServerProcess, auth
 from tests.support.tools import require
 from tests.support.voices import tone_wav
 
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-         "--use-fake-device-for-media-stream"]
 DEMO = {"ada": "ada-demo", "alice": "alice-demo", "quinn": "quinn-demo"}
 
 
@@ -57,10 +53,8 @@ def ticket_ref(pages_server: ServerProcess) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=require("chromium"), headless=True, args=FLAGS)
+    with headless_chromium(*MEDIA_FLAGS) as chromium:
         yield chromium
-        chromium.close()
 
 
 class Visit:

@@ -15,16 +15,13 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import sync_playwright
 
 from hotline.center.records import CallRecord, Segment
 from hotline.center.store import SqliteCallStore
-from tests.support.browser import log_in, watch_errors
+from tests.support.browser import headless_chromium, log_in, watch_errors
 from tests.support.server import REPO, ServerProcess, auth
 from tests.support.tools import require
 
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 DEMO = {"ada": "ada-demo", "alice": "alice-demo", "sam": "sam-lead-password"}
 CALL = "tk-call-1"
 
@@ -57,10 +54,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, _tools_present: None) -> It
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=require("chromium"), headless=True, args=FLAGS)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 class Visit:

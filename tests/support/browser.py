@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
+
+from playwright.sync_api import sync_playwright
+
+from tests.support.tools import require
 
 
 def log_in(page: Any, url: str, username: str, password: str, timeout_ms: float = 30000) -> None:
@@ -33,3 +39,19 @@ def watch_errors(page: Any) -> list[str]:
     page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error"
             and not any(s in msg.text for s in EXPECTED_STATUS) else None)
     return errors
+
+
+# headless Chromium as the page tests run it: no sandbox (root in CI), nothing fetched in the background
+CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync")
+MEDIA_FLAGS = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream")  # a microphone, no prompt
+
+
+@contextlib.contextmanager
+def headless_chromium(*extra_flags: str) -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (the browser the set-up installed)."""
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=require("chromium"), headless=True,
+                                     args=[*CHROMIUM_FLAGS, *extra_flags])
+        yield chromium
+        chromium.close()
