@@ -1,8 +1,10 @@
 """Knowledge base of agent-assist articles, loaded from YAML with line-precise validation.
 
 The file is a YAML list of mappings. Each article has an ``id`` and, per language, a title,
-tags, an agent script and steps. English fields have no suffix (``title``, ``tags``,
-``script``, ``steps``); other languages add ``_<code>`` (``title_zh``, ``tags_zh``...).
+tags, an agent script, steps and, optionally, a short spoken answer for the voice bot (``answer``:
+written for the ear, read to callers by the IVR's ``answer`` node). English fields have no suffix
+(``title``, ``tags``, ``script``, ``steps``, ``answer``); other languages add ``_<code>``
+(``title_zh``, ``tags_zh``, ``answer_zh``...).
 An article needs an id, and a title and a script in at least one language.
 """
 
@@ -17,7 +19,7 @@ import yaml
 
 from hotline.system.errors import HotlineError
 
-FIELDS = ("title", "tags", "script", "steps")
+FIELDS = ("title", "tags", "script", "steps", "answer")
 T = TypeVar("T")
 DEFAULT_LANGUAGE = "en"
 
@@ -36,6 +38,8 @@ class Article:
     scripts: Mapping[str, str] = field(default_factory=dict)
     steps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     line: int = 0
+    # short answers for callers, read by the voice bot; per language, no fallback to another one
+    answers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -56,6 +60,11 @@ class Article:
 
     def tags_in(self, language: str) -> tuple[str, ...]:
         return _pick(self.tags, language) or ()
+
+    def spoken_answer(self, language: str) -> str | None:
+        """The answer the voice bot reads in ``language``; None where the article has none in it
+        (a caller is never read an answer in another language)."""
+        return self.answers.get(language) or None
 
 
 def _pick(values: Mapping[str, T], language: str) -> T | None:
@@ -144,7 +153,7 @@ class _Builder:
             return None
         before = len(self.errors)
         article_id: str | None = None
-        texts: dict[str, dict[str, str]] = {"title": {}, "script": {}}
+        texts: dict[str, dict[str, str]] = {"title": {}, "script": {}, "answer": {}}
         lists: dict[str, dict[str, tuple[str, ...]]] = {"tags": {}, "steps": {}}
         for key_node, value_node in node.value:
             key = str(key_node.value)
@@ -186,6 +195,7 @@ class _Builder:
             scripts=texts["script"],
             steps=lists["steps"],
             line=_line(node),
+            answers=texts["answer"],
         )
 
 
@@ -242,7 +252,7 @@ def to_plain(article: Article) -> dict[str, Any]:
     """The article as plain data in the file's own field layout."""
     data: dict[str, Any] = {"id": article.id}
     for name, values in (("title", article.titles), ("tags", article.tags),
-                         ("script", article.scripts), ("steps", article.steps)):
+                         ("script", article.scripts), ("steps", article.steps), ("answer", article.answers)):
         for lang, value in sorted(values.items()):
             key = name if lang == DEFAULT_LANGUAGE else f"{name}_{lang}"
             data[key] = list(value) if isinstance(value, tuple) else value

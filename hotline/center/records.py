@@ -62,6 +62,10 @@ class CallRecord:
     post_transcript: dict[str, Any] | None = None
     # knowledge suggestions while an agent was on the call: utterances matched, cards shown, feedback
     assist: dict[str, Any] | None = None
+    # the voice bot's questions (IVR `answer` nodes), in order: each {"node", "language",
+    # "question", "article" (id or None when nothing fitted), "score", "resolved" ("yes" / "no" /
+    # None: no reply), "outcome" ("resolved", "agent", "voicemail", "no_match", "hangup", "menu"), "at"}
+    bot: list[dict[str, Any]] = field(default_factory=list)
     # where each party's recording starts on the call's time line (ms; absent: at 0)
     recording_offsets: dict[str, int] = field(default_factory=dict)
     qa: list[dict[str, Any]] | None = None  # QA reviews: reviewer, scores, total, comments
