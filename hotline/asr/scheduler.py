@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from hotline.asr.preempt import Preempted, preemptible
 from hotline.asr.recognizer import AsrOverloaded
+from hotline.system import metrics
 
 Kind = Literal["final", "partial"]
 
@@ -103,9 +104,11 @@ class Scheduler:
                     self._drop(older)
                 if len(self._finals) >= self.config.max_queued:
                     self.refused += 1
+                    metrics.recognition_refused().inc()
                     job.future.set_exception(AsrOverloaded(f"{len(self._finals)} segments waiting for recognition"))
                     return job.future
                 self._finals.append(job)
+                metrics.recognition_queue().set(len(self._finals))
             self._cond.notify()
         return job.future
 
@@ -124,6 +127,7 @@ class Scheduler:
             if candidates:
                 job = min(candidates, key=lambda j: (j.seconds - cfg.aging * (now - j.submitted), j.submitted))
                 self._finals.remove(job)
+                metrics.recognition_queue().set(len(self._finals))
                 return job
             return None
         for stream, job in list(self._partials.items()):
@@ -178,6 +182,7 @@ class Scheduler:
                     self.done += 1
                     self._waits.append(job.started - job.submitted)
                     self._decodes.append(self._clock() - job.started)
+                    metrics.recognition_seconds().observe(self._clock() - job.submitted)
                 else:
                     self.partials_done += 1
                 self._cond.notify_all()

@@ -142,11 +142,12 @@ class KbFile:
         return None
 
     def update(self, index: int, new: dict[str, Any]) -> set[str]:
-        """Update the article's mapping in place key by key; the keys set or added."""
+        """Update the article's mapping in place key by key; the keys set, added or removed."""
         mapping = self.seq[index]
         changed: set[str] = set()
         for key in [k for k in mapping if str(k) not in new]:
             del mapping[key]
+            changed.add(str(key))  # a field only removed (a spoken answer cleared) is an edit too
         order = list(new)
         for key, value in new.items():
             if key in mapping:

@@ -27,6 +27,7 @@ from hotline.center.keys import ACD_WAITING_KEY as WAITING_KEY
 from hotline.center.keys import acd_call_key as call_key
 from hotline.center.keys import agent_channel
 from hotline.center.store import CallStore
+from hotline.system import metrics
 from hotline.system.loops import supervised
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,7 @@ class Acd:
             self._offer_ended(call, data, reason, now)
             await self._unring(data["ringing"], call, reason, AgentState.AVAILABLE)
         await self.redis.hincrby(STATS_KEY, reason, 1)
+        metrics.acd_wait_seconds().labels(str(data.get("queue", "")), reason).observe(max(0.0, now - float(data["at"])))
         log.info("acd: call left the queue", extra={"call": call, "reason": reason,
                                                     "waited_s": round(now - float(data["at"]), 1)})
 
@@ -245,6 +247,8 @@ class Acd:
             await self.redis.delete(call_key(call))
             await self.redis.hincrby(STATS_KEY, "answered", 1)
             await self.redis.hincrbyfloat(STATS_KEY, "wait_s_total", now - float(data["at"]))
+            metrics.acd_wait_seconds().labels(str(data.get("queue", "")), ANSWERED).observe(
+                max(0.0, now - float(data["at"])))
             await self.redis.publish(agent_channel(agent), json.dumps({"type": "ring_cancelled", "call": call,
                                                                        "reason": ANSWERED}))
         await self._write_offers()

@@ -29,7 +29,8 @@ from hotline.telephony.recorder import WavRecorder
 log = logging.getLogger(__name__)
 
 # the call's variables an agent sees on the desk (besides parcel.*)
-AGENT_CONTEXT = ("lang", "parcel_number", "problem", "transfer_reason", "choice", "ticket.ref", "hours.open")
+AGENT_CONTEXT = ("lang", "parcel_number", "problem", "transfer_reason", "choice", "ticket.ref", "hours.open",
+                 "bot.question", "bot.article", "bot.title", "bot.resolved")  # the voice bot's last question
 
 
 class AgentSide:
@@ -156,6 +157,11 @@ class AgentSide:
         if self.leg is None or on == self.held:
             return
         self.held = on
+        holds = self.call.record.holds  # for the reports' hold time
+        if on:
+            holds.append({"agent": self.name, "at": round(time.time(), 3), "until": None})
+        elif holds and holds[-1].get("until") is None:
+            holds[-1]["until"] = round(time.time(), 3)
         if self._hold_task is not None:
             self._hold_task.cancel()
             self._hold_task = None

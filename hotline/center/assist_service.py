@@ -10,6 +10,10 @@ one ``assist-match`` thread, in order, never on the event loop; the card is hand
 loop with ``call_soon_threadsafe`` and published there. At most ``MAX_PENDING`` sentences wait
 for that thread: beyond it a sentence is dropped and counted (a card that late is no use). The
 record writes run on another single background thread, in order, so they never delay the card.
+
+An article the agent finds with the desk's search box and opens during a call is recorded as a card
+too (``"source": "search"``, :meth:`AssistService.record_search`), numbered with the pushed cards, so
+"used" on it is the same :meth:`AssistService.feedback` and the usage report counts it apart.
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from hotline.assist.kb import Article, KnowledgeBase
 from hotline.assist.matcher import Matcher, Suggester
 from hotline.assist.registry import KbVersion, KnowledgeRegistry
+from hotline.assist.report import SEARCH as SEARCH_SOURCE
 from hotline.center.bus import (
     AgentConnected,
     AssistFeedback,
@@ -36,10 +41,12 @@ from hotline.center.bus import (
     TranscriptFinal,
 )
 from hotline.center.store import CallStore
+from hotline.system import metrics
 
 log = logging.getLogger(__name__)
 VERDICTS = ("used", "not_relevant")
 MAX_PENDING = 64  # sentences waiting for the match thread
+MAX_SEARCHED = 1000  # searched articles remembered for calls that are not live here
 
 
 @dataclass
@@ -79,6 +86,7 @@ class AssistService:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assist-store")
         self._matching = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assist-match")
         self._pending = 0
+        self._searched: dict[tuple[str, int], str] = {}  # (call, card) -> article, for calls not live here
         self.matched = 0
         self.abstained = 0
         self.dropped = 0
@@ -143,30 +151,88 @@ class AssistService:
         started = time.perf_counter()
         suggestion = self._suggester(state, version, language).on_final(text)
         match_ms = (time.perf_counter() - started) * 1000
+        metrics.assist_match_seconds().observe(match_ms / 1000)
         state.utterances += 1
         self._write(self.store.set_paths, call, {"$.assist.utterances": state.utterances})
         if suggestion is None or suggestion.article_id not in version.kb.by_id:
             self.abstained += 1
             return
         self.matched += 1
-        with self._lock:
+        fields = article_card(version.kb[suggestion.article_id], language)
+        with self._lock:  # the card's number is its index in the record's list: append in that order
             n = state.next_card
             state.next_card += 1
             state.shown[n] = suggestion.article_id
-        card = AssistSuggestion(call_id=call, n=n, **article_card(version.kb[suggestion.article_id], language),
-                                score=round(suggestion.score, 4), confidence=round(suggestion.confidence, 3),
-                                language=language, kb_version=version.number, utterance_end_ms=event.end_ms,
-                                transcript_ts=event.ts, match_ms=round(match_ms, 3))
+            self._write(self.store.append, call, "$.assist.suggestions",
+                        {"n": n, "article": suggestion.article_id, "title": fields["title"],
+                         "score": round(suggestion.score, 4), "confidence": round(suggestion.confidence, 3),
+                         "language": language, "kb_version": version.number, "utterance_end_ms": event.end_ms,
+                         "at": round(self.clock(), 3), "feedback": None})
+        card = AssistSuggestion(call_id=call, n=n, **fields, score=round(suggestion.score, 4),
+                                confidence=round(suggestion.confidence, 3), language=language,
+                                kb_version=version.number, utterance_end_ms=event.end_ms, transcript_ts=event.ts,
+                                match_ms=round(match_ms, 3))
         if loop is None:
             self.publisher.publish(card)
         else:
             loop.call_soon_threadsafe(self.publisher.publish, card)
-        self._write(self.store.append, call, "$.assist.suggestions",
-                    {"n": n, "article": suggestion.article_id, "title": card.title, "score": card.score,
-                     "confidence": card.confidence, "language": language, "kb_version": version.number,
-                     "utterance_end_ms": event.end_ms, "at": round(self.clock(), 3), "feedback": None})
         log.info("suggestion", extra={"call": call, "card": n, "article": suggestion.article_id,
                                       "confidence": card.confidence, "match_ms": card.match_ms})
+
+    def record_search(self, call: str, article_id: str, language: str, agent: str,
+                      rank: int | None = None) -> Future[int | None]:
+        """An article the agent found with the desk's search and opened during ``call``: it goes into
+        the call record as a card of its own (``"source": "search"``, no verdict yet), so the agent's
+        "used" is :meth:`feedback` on its number, as for a pushed card. The future gives that number,
+        or None when the call has no record (or the article is not in the knowledge base)."""
+        version = self.registry.current
+        done: Future[int | None] = Future()
+        if version is None or article_id not in version.kb.by_id:
+            done.set_result(None)
+            return done
+        entry: dict[str, Any] = {"article": article_id, "title": version.kb[article_id].title(language),
+                                 "source": SEARCH_SOURCE, "rank": rank, "language": language,
+                                 "kb_version": version.number, "by": agent, "feedback": None}
+        with self._lock:
+            state = self._calls.get(call)
+            if state is not None:  # a live call of this process: numbered with its pushed cards, in order
+                n = state.next_card
+                state.next_card += 1
+                state.shown[n] = article_id
+                self._write(self.store.append, call, "$.assist.suggestions", {"n": n, **entry,
+                                                                               "at": round(self.clock(), 3)})
+                self._write(lambda *_: done.set_result(n), call)
+                return done
+
+        def append_to_record() -> None:
+            # no live state here (the call is over, or another node matches it): no card is being
+            # added to this record meanwhile, so its next number is its list's length
+            record = self.store.get(call)
+            if record is None:
+                done.set_result(None)
+                return
+            assist = record.get("assist")
+            if not isinstance(assist, dict):
+                self.store.set_paths(call, {"$.assist": {"utterances": 0, "suggestions": []}})
+                assist = {}
+            n = len(assist.get("suggestions") or [])
+            self.store.append(call, "$.assist.suggestions", {"n": n, **entry, "at": round(self.clock(), 3)})
+            with self._lock:
+                self._searched[(call, n)] = article_id
+                while len(self._searched) > MAX_SEARCHED:
+                    self._searched.pop(next(iter(self._searched)))
+            done.set_result(n)
+
+        def run() -> None:
+            try:
+                append_to_record()
+            except Exception as exc:  # noqa: BLE001 (logged; the desk is told it was not recorded)
+                log.exception("assist search record failed", extra={"call": call})
+                if not done.done():
+                    done.set_exception(exc)
+
+        self._writer.submit(run)
+        return done
 
     def feedback(self, call: str, n: int, verdict: str, agent: str) -> str | None:
         """Record an agent's verdict on card ``n``; returns an error message, or None when stored."""
@@ -175,6 +241,7 @@ class AssistService:
         with self._lock:
             state = self._calls.get(call)
             article = state.shown.get(n) if state is not None else None
+            article = article or self._searched.get((call, n))
         if article is None:  # the call may be over already: the record knows what was shown
             record = self.store.get(call) or {}
             shown = (record.get("assist") or {}).get("suggestions") or []

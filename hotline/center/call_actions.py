@@ -14,7 +14,9 @@ from hotline.center.call_deps import SessionDeps
 from hotline.center.call_line import CallLine
 from hotline.center.voicemail import VoicemailRecorder, beep
 from hotline.ivr.actions import (
+    AnswerFound,
     CreateTicket,
+    FindAnswer,
     Hangup,
     IvrAction,
     IvrEvent,
@@ -71,6 +73,8 @@ class CallActions:
                     self._listen(action)
                 case Lookup():
                     call.spawn(self._lookup(action))
+                case FindAnswer():
+                    call.spawn(self._find_answer(action))
                 case CreateTicket():
                     call.post(await self.create_ticket(action))
                 case StartRecording():
@@ -152,6 +156,14 @@ class CallActions:
                                   "operation": action.operation, "ok": result.data is not None,
                                   "error": result.error, "ms": round((time.monotonic() - started) * 1000, 1)})
         self._call.post(result)
+
+    async def _find_answer(self, action: FindAnswer) -> None:
+        """The voice bot's question goes to the app's matcher (`hotline.center.bot_answers`)."""
+        answers = self._deps.answers
+        if answers is None:
+            self._call.post(AnswerFound(action.token, error="not_configured"))
+            return
+        self._call.post(await answers.find(self._call.record.id, action))
 
     async def create_ticket(self, action: CreateTicket) -> TicketDone:
         tickets, rec = self._deps.tickets, self._call.record

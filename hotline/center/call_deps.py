@@ -15,7 +15,7 @@ from hotline.center.bus import CallEvent
 from hotline.center.privacy import UtteranceRedactor, default_redactor
 from hotline.center.queueing import QueueConfig
 from hotline.center.records import CallRecord
-from hotline.ivr.actions import Transfer
+from hotline.ivr.actions import AnswerFound, FindAnswer, Transfer
 from hotline.ivr.lookups import DataSource
 from hotline.ivr.model import FlowSet
 from hotline.ivr.simulator import TicketSink
@@ -57,6 +57,15 @@ class Queues(Protocol):
     async def cancel(self, call: str, reason: str) -> None: ...
 
 
+class Answers(Protocol):
+    """The voice bot's answers from the knowledge base, matched in the app process
+    (`hotline.center.bot_answers.BotAnswerClient`)."""
+
+    async def find(self, call: str, action: FindAnswer) -> AnswerFound:
+        """The answer to the question; no article (and `error` set) when none came in time."""
+        ...
+
+
 @dataclass(kw_only=True)
 class SessionDeps:
     flows: Callable[[], FlowSet]  # the active flow set; a call keeps the one it started with
@@ -74,4 +83,5 @@ class SessionDeps:
     tickets: TicketSink | None = None
     now: Callable[[], datetime] | None = None
     queues: Queues | None = None  # ACD queues (agents); None: nobody can take a transfer
+    answers: Answers | None = None  # the voice bot's answers; None: nothing fits any question
     redactor: Callable[[str], UtteranceRedactor] = field(default=default_redactor)  # per speaker, by language

@@ -4,6 +4,7 @@ other PII replaced by markers elsewhere, and the flow's variables withheld or re
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from hotline.center.privacy import UtteranceRedactor
 from hotline.center.records import CallRecord
@@ -65,6 +66,12 @@ class CallPrivacy:
     def segment_stored(self, speaker: str) -> None:
         """The speaker's final was appended to the record: a card number's second half may amend it."""
         self._last_segment[speaker] = len(self._record.transcript) - 1
+
+    def bot_entries(self) -> list[dict[str, Any]]:
+        """The voice bot's questions as kept: card numbers and the like in a question replaced."""
+        return [{**entry, "question": self._value_redactor.redact(str(entry.get("question", "")),
+                                                                  self._language()).text}
+                for entry in self._engine.bot]
 
     def stored_variables(self) -> dict[str, str]:
         """The flow's variables as kept: those sensitive nodes collect are withheld, card numbers in

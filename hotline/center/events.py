@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 
 from hotline.center.bus import CallEvent, encode
 from hotline.center.keys import EVENTS_STREAM, LIVE_CALLS_KEY, WORKERS_KEY
+from hotline.system import metrics
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class EventPublisher:
         if self._queue.full():
             self._queue.get_nowait()
             self.dropped += 1
+            metrics.events_dropped().inc()
         self._queue.put_nowait((op, payload))
 
     def publish(self, event: CallEvent) -> None:

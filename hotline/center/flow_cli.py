@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
+from hotline.center.bot_answers import LocalAnswers
 from hotline.center.flow_services import StoreTicketSink, ivr_sources
 from hotline.center.settings import Settings
 from hotline.center.tickets import SqliteTicketStore
@@ -82,7 +83,8 @@ async def _simulate(flowset: FlowSet, name: str, settings: Settings, now: str | 
         print(f"  IVR [{lang}]: {text}", flush=True)
 
     call = SimulatedCall(flowset, name, ivr_sources(settings), StoreTicketSink(store), now=_clock(now, settings),
-                         variables={"caller": "simulator"}, on_prompt=show)
+                         variables={"caller": "simulator"}, on_prompt=show,
+                         answers=LocalAnswers(settings.knowledge))  # the bot matches with the local knowledge
     print("Type digits (e.g. 1 or 12345678#) to press keys, words to speak, an empty line for silence,\n"
           "/vars for the variables, /agents to let transfers succeed, /hangup or Ctrl-D to hang up.")
     await call.start()
@@ -188,8 +190,9 @@ def test(directory: Path, settings: Settings, speech: bool, only: str | None) ->
         with tempfile.TemporaryDirectory(prefix="hotline-flowtest-") as tmp:
             store = SqliteTicketStore(Path(tmp) / "tickets.db")
             sources = ivr_sources(settings)
+            answers = LocalAnswers(settings.knowledge)  # the bot matches with the local knowledge directory
             for file in files:
-                results += await run_file(file, flowset, sources, StoreTicketSink(store), hear, only)
+                results += await run_file(file, flowset, sources, StoreTicketSink(store), hear, only, answers)
             store.close()
         return results
 

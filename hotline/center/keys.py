@@ -17,6 +17,10 @@ ACD_REQUESTS_KEY = "hotline:acd:requests"
 ACD_WAITING_KEY = "hotline:acd:waiting"
 ACD_STATS_KEY = "hotline:acd:stats"
 
+# the voice bot: workers' questions for the app's knowledge matcher, and a reply key per question
+BOT_QUESTIONS_KEY = "hotline:bot:questions"  # list of JSON requests (RPUSH by workers, BLPOP by the app)
+BOT_ANSWER_PREFIX = "hotline:bot:answer:"
+
 # staff sessions and login throttling
 SESSION_PREFIX = "hotline:session:"
 USER_SESSIONS_PREFIX = "hotline:user_sessions:"
@@ -45,3 +49,8 @@ def webrtc_answer_key(request: str) -> str:
 def control_key(worker: str) -> str:
     """List: the desk's requests to the worker holding a call (hold, resume, transfer)."""
     return f"hotline:control:{worker}"
+
+
+def bot_answer_key(request: str) -> str:
+    """List: the app's answer to one bot question (one JSON item, expiring)."""
+    return f"{BOT_ANSWER_PREFIX}{request}"

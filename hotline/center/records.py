@@ -69,6 +69,8 @@ class CallRecord:
     # where each party's recording starts on the call's time line (ms; absent: at 0)
     recording_offsets: dict[str, int] = field(default_factory=dict)
     qa: list[dict[str, Any]] | None = None  # QA reviews: reviewer, scores, total, comments
+    # the agent's holds, in order: {"agent", "at", "until" (None: still on hold)} (epoch seconds)
+    holds: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def dtmf_count(self) -> int:

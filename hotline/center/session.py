@@ -36,6 +36,7 @@ from hotline.ivr.actions import (
     StopRecording,
 )
 from hotline.ivr.engine import IvrEngine
+from hotline.system import metrics
 from hotline.system.tasks import TaskGroupOwner
 from hotline.telephony.leg import CallLeg
 from hotline.telephony.recorder import WavRecorder
@@ -115,6 +116,7 @@ class CallSession:
         self._recorder = WavRecorder(deps.data_dir / rel, deps.rate)
         rec.recordings["caller"] = rel
         deps.store.save(rec)
+        metrics.calls_active().labels(rec.channel).inc()
         log.info("call started", extra={"call": rec.id, "worker": deps.worker_id})
         deps.publisher.set_live(rec.id, deps.worker_id, True)
         deps.publisher.publish(CallStarted(call_id=rec.id, worker=deps.worker_id, flow=rec.flow))
@@ -139,6 +141,9 @@ class CallSession:
             await self._wind_down(pipeline)
             self._finish_record(hung_up_at)
             deps.store.save(rec)
+            metrics.calls_active().labels(rec.channel).dec()
+            metrics.calls_total().labels(rec.channel, rec.outcome).inc()
+            metrics.frames_dropped().inc(rec.frames_dropped)
             await deps.store.settled(rec.id)  # whoever reads the record on call.ended reads this one
             deps.publisher.publish(CallEnded(call_id=rec.id, reason=rec.end_reason, path=rec.ivr_path,
                                              dtmf_count=rec.dtmf_count))
@@ -149,9 +154,12 @@ class CallSession:
 
     async def _apply(self, actions: list[IvrAction]) -> None:
         await self.actions.apply(actions)
-        if len(self.engine.path) != len(self.record.ivr_path):  # the caller moved on: keep the record current
+        bot = self.privacy.bot_entries() if self.engine.bot else self.record.bot
+        if len(self.engine.path) != len(self.record.ivr_path) or bot != self.record.bot:
+            # the caller moved on, or the voice bot answered: keep the record current
             self.record.ivr_path = list(self.engine.path)
             self.record.variables = self.privacy.stored_variables()
+            self.record.bot = bot
             self.deps.store.save(self.record)
 
     async def _wind_down(self, pipeline: SpeechPipeline) -> None:
@@ -181,6 +189,7 @@ class CallSession:
             rec.end_reason = "agent_hangup"
         rec.ivr_path = list(self.engine.path)
         rec.variables = self.privacy.stored_variables()
+        rec.bot = self.privacy.bot_entries()
         rec.outcome = self.engine.end_reason or "caller_hangup"
         rec.frames_received = leg.frames.received
         rec.frames_dropped = leg.frames.dropped

@@ -83,6 +83,8 @@ class Settings:
     # the key an embedding site signs its customer ids with (/call?customer=ID&sig=HMAC-SHA256 hex of
     # ID under this key), so a browser caller is known by that id; None: customer ids are refused
     caller_signing_secret: str | None = None
+    # who may scrape /metrics (Prometheus text format): client addresses; loopback by default
+    metrics_allow: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
 
     @property
     def sip_hostport(self) -> tuple[str, int]:

@@ -25,6 +25,7 @@ from hotline.assist.registry import KnowledgeRegistry
 from hotline.center.acd import Acd
 from hotline.center.agents import AgentDirectory, load_agents_file
 from hotline.center.assist_service import AssistService, warm_matcher
+from hotline.center.bot_answers import BotAnswerService
 from hotline.center.bus import PostTranscript
 from hotline.center.call_events import CallEvents
 from hotline.center.events import EventPublisher, redis_client
@@ -41,6 +42,7 @@ from hotline.center.worker import QUICK_VOICES, SLOW_VOICES, flows_state_dir, pr
 from hotline.ivr.lookups import close_sources
 from hotline.ivr.prompts import PromptCache
 from hotline.ivr.registry import ActiveFlows, FlowRegistry
+from hotline.system import metrics
 from hotline.system.processes import Child, ProcessError, wait_until
 from hotline.system.tasks import TaskGroupOwner
 from hotline.telephony.sip.edge import KamailioEdge, sip_options_ping
@@ -107,6 +109,7 @@ class Supervisor:
         s.rtp_address  # noqa: B018 (raises SettingsError for a wildcard SIP host without media_address)
         s.data.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        metrics.enable(self.run_dir / "metrics")  # before any child starts: they inherit it
         registry = self.registry = FlowRegistry(s.flows, flows_state_dir(s))
         registry.scan()
         if s.flow not in registry.active:  # nothing to serve: a broken flow stops start-up with file:line
@@ -229,6 +232,11 @@ class Supervisor:
         background = self._tasks(stack)
         background.spawn(acd.run(), name="acd")
         background.spawn(call_events.run(), name="call-events")
+        bot_client = redis_client(redis_url)  # BLPOP blocks: a pool of its own
+        stack.push_async_callback(bot_client.aclose)
+        bot = BotAnswerService(bot_client, self.knowledge)
+        stack.callback(bot.close)
+        self._tasks(stack).spawn(bot.run(), name="bot-answers")  # the workers' callers' questions
         sources = ivr_sources(s)
         stack.push_async_callback(close_sources, sources)  # the desk's CRM lookups
         crm_source = sources.get(s.crm.get("source", ""))
@@ -247,7 +255,8 @@ class Supervisor:
                                   call_events, crm, self.knowledge, assist,
                                   s.qa_rubric if s.qa_rubric.is_file() else None, auth=s.auth,
                                   recognition=functools.partial(service_stats, s) if self.asr else None,
-                                  caller_signing_secret=s.caller_signing_secret))
+                                  caller_signing_secret=s.caller_signing_secret,
+                                  metrics_allow=tuple(s.metrics_allow)))
         http_host, http_port = s.http_hostport
         # the app's lifespan opens and closes what the app owns
         server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
@@ -300,6 +309,9 @@ class Supervisor:
             for child in ([self.asr] if self.asr is not None else []) + self.workers:
                 if not child.running:
                     child.restarts += 1
+                    metrics.worker_restarts().labels(child.name).inc()
+                    if child.proc is not None:
+                        metrics.process_gone(child.proc.pid)
                     log.warning("child died, restarting",
                                 extra={"worker": child.name, "rc": child.proc.returncode if child.proc else None,
                                        "restarts": child.restarts})

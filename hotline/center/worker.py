@@ -13,6 +13,9 @@ from typing import Any, assert_never
 
 import redis.asyncio as aioredis
 
+from hotline.assist.kb import KbError
+from hotline.assist.registry import load_directory as load_knowledge
+from hotline.center.bot_answers import WAIT_S, BotAnswerClient
 from hotline.center.desk_control import DeskRequest, DeskRequests
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import StoreTicketSink, ivr_sources
@@ -80,6 +83,7 @@ async def prerender_prompts(flows: FlowSet, prompts: PromptCache, engines: Colle
             texts.update((flow.voice(lang), text) for lang, text in _static_texts(message) + _template_pieces(message))
         for node in flow.nodes.values():
             found = _static_texts(node.prompt) + _template_pieces(node.prompt) + _template_pieces(node.confirm)
+            found += _static_texts(node.confirm) + _static_texts(getattr(node, "no_answer", Prompt({})))
             if node.type in ASKING_TYPES:
                 for name in ("no_input", "no_match", "speech_unavailable"):
                     apology = getattr(node, name, None)
@@ -87,6 +91,27 @@ async def prerender_prompts(flows: FlowSet, prompts: PromptCache, engines: Colle
                         apology = flow.message(name)
                     found += _static_texts(node.prompt, apology)
             texts.update((flow.voice(node.language or lang), text) for lang, text in found)
+    return await _render(prompts, texts, engines)
+
+
+async def prerender_answers(knowledge: Path, flows: FlowSet, prompts: PromptCache,
+                            engines: Collection[str] = QUICK_VOICES) -> int:
+    """The sentences of the knowledge base's spoken answers in the flows' languages, where a flow has
+    a voice bot (`answer` node): the first caller to ask a question then does not wait for TTS."""
+    if not any(node.type == "answer" for flow in flows.flows.values() for node in flow.nodes.values()):
+        return 0
+    try:
+        kb, _files = await asyncio.to_thread(load_knowledge, knowledge)
+    except KbError:
+        return 0  # the app reports the knowledge base's problems; answers render on demand
+    voices = {lang: flow.voice(lang) for flow in flows.flows.values() for lang in flow.languages}
+    texts = {(voices[lang], sentence) for article in kb for lang, answer in article.answers.items()
+             if lang in voices for sentence in split_sentences(answer)}
+    return await _render(prompts, texts, engines)
+
+
+async def _render(prompts: PromptCache, texts: set[tuple[str, str]], engines: Collection[str] | None) -> int:
+    """Render (voice, text) prompts into the cache, by the voices' engines in ``engines`` (None: all)."""
     if engines is not None:
         texts = {(voice, text) for voice, text in texts if prompts.engine_of(voice) in engines}
     for voice, text in sorted(texts):
@@ -137,11 +162,14 @@ class Worker:
         stack.push_async_callback(self._unregister, client)
         publisher = EventPublisher(client)
         stack.push_async_callback(publisher.aclose)
+        bot_client = redis_client(self.redis_url, timeout=WAIT_S + 2.0)  # its own: BLPOP blocks
+        stack.push_async_callback(bot_client.aclose)
         deps = SessionDeps(flows=active.current, flow=settings.flow, recognizer=recognizer, prompts=prompts,
                            store=store, publisher=publisher, worker_id=self.id, vad=settings.vad,
                            data_dir=settings.data, use_grammar=settings.asr.grammar, rate=settings.media_rate,
                            sources=sources, tickets=StoreTicketSink(tickets), now=settings.now,
-                           queues=QueueDirectory(client, settings.queues))
+                           queues=QueueDirectory(client, settings.queues),
+                           answers=BotAnswerClient(bot_client, self.id))
         endpoint = SipEndpoint(settings.internal_host, self.sip_port, self.rtp_port, lambda leg: self._on_call(leg, deps),
                                media_address=settings.rtp_address, rtp_bind=settings.sip_hostport[0],
                                rate=settings.media_rate)
@@ -154,6 +182,7 @@ class Worker:
         stack.push_async_callback(background.close)
         intake_task = background.spawn(intake.run(), name="webrtc-intake")
         background.spawn(DeskRequests(intake.client, self.id, self._on_desk_request).run(), name="desk-requests")
+        background.spawn(self._answer_prompts(settings, flowset, prompts), name="answer-prompts")
         background.spawn(self._heartbeat(publisher, endpoint, recognizer.name, recognizer.model, active, prompts),
                          name="heartbeat")
         stack.push_async_callback(self._end_calls, endpoint, intake, intake_task)
@@ -161,6 +190,10 @@ class Worker:
                                         "model": recognizer.model, "prompts": count, "interrupted": interrupted})
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
+
+    async def _answer_prompts(self, settings: Settings, flowset: FlowSet, prompts: PromptCache) -> None:
+        count = await prerender_answers(settings.knowledge, flowset, prompts)
+        log.info("bot answers rendered", extra={"worker": self.id, "prompts": count})
 
     async def _end_calls(self, endpoint: SipEndpoint, intake: WebRtcIntake, intake_task: asyncio.Task[Any]) -> None:
         """No new calls; the calls in progress are hung up and save their records."""

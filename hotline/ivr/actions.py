@@ -74,13 +74,26 @@ class TransferDone:
 
 
 @dataclass(frozen=True)
+class AnswerFound:
+    """The knowledge base's answer to a caller's question (`FindAnswer`); `article` is "" when
+    nothing fits, or when no answer came (`error` says why: "timeout", "unavailable"...)."""
+
+    token: int
+    article: str = ""
+    title: str = ""
+    answer: str = ""  # the article's spoken answer in the question's language
+    score: float = 0.0
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class CallerHungUp:
     """The caller went away: a voicemail in progress is still kept and ticketed."""
 
 
-ServiceResult: TypeAlias = LookupDone | TicketDone | RecordingDone | TransferDone  # what an action's token comes back on
+ServiceResult: TypeAlias = LookupDone | TicketDone | RecordingDone | TransferDone | AnswerFound  # what an action's token comes back on
 IvrEvent: TypeAlias = (PromptDone | DigitPressed | SpeechHeard | CallerSpeaking | SpeechUnavailable | TimerFired
-                       | LookupDone | TicketDone | RecordingDone | TransferDone | CallerHungUp)
+                       | LookupDone | TicketDone | RecordingDone | TransferDone | AnswerFound | CallerHungUp)
 
 # --- actions out ------------------------------------------------------------------------------
 
@@ -160,7 +173,18 @@ class Transfer:
     context: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class FindAnswer:
+    """Match a caller's question against the knowledge base (the voice bot, `answer` nodes); the
+    result comes back as `AnswerFound`."""
+
+    token: int
+    question: str
+    language: str
+    node: str = ""
+
+
 # every action: whoever performs them matches over this union with `typing.assert_never` (see the
 # simulator), so mypy reports an action left unhandled
 IvrAction: TypeAlias = (Play | StopPlayback | StartTimer | Hangup | Listen | Lookup | CreateTicket
-                        | StartRecording | StopRecording | Transfer)
+                        | StartRecording | StopRecording | Transfer | FindAnswer)

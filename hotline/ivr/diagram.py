@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from hotline.ivr.graph import GraphEdge, GraphNode, render_svg
 from hotline.ivr.model import Flow, FlowError, Node
 
-_FAILURE_LABELS = {"failure", "error", "unavailable", "closed"}
+_FAILURE_LABELS = {"failure", "error", "unavailable", "closed", "no match"}
 
 
 def _label(node: Node, language: str) -> str:
@@ -26,8 +26,8 @@ def flow_svg(flow: Flow, errors: Iterable[FlowError] = ()) -> str:
             edges.append(GraphEdge(node.id, choice.next, label))
         for case in node.cases:
             edges.append(GraphEdge(node.id, case.next, case.condition if len(case.condition) < 30 else "if …"))
-        for label, target in node.targets():
-            if label in ("next", "else", "open") or label in _FAILURE_LABELS:
+        for label, target in node.exits():  # the named edges (choices and cases are above)
+            if target:
                 edges.append(GraphEdge(node.id, target, "" if label == "next" else label,
                                        "failure" if label in _FAILURE_LABELS else "normal"))
     for choice in flow.global_choices:

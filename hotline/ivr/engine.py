@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import assert_never
+from typing import Any, assert_never
 
 from hotline.ivr.actions import (
+    AnswerFound,
     CallerHungUp,
     CallerSpeaking,
     DigitPressed,
@@ -30,15 +31,17 @@ from hotline.ivr.actions import (
     RecordingDone,
     SpeechHeard,
     SpeechUnavailable,
+    StartRecording,
     StartTimer,
     StopPlayback,
     StopRecording,
     TicketDone,
     TimerFired,
+    Transfer,
     TransferDone,
 )
 from hotline.ivr.intents import IntentMatcher, heard
-from hotline.ivr.model import Choice, Flow, FlowSet, Node, Prompt, Turn, render
+from hotline.ivr.model import ASKING_TYPES, Choice, Flow, FlowSet, Node, Prompt, Turn, render
 
 _MAX_STEPS = 200  # silent nodes in a row before the engine gives up (the loader rejects silent loops)
 
@@ -67,6 +70,7 @@ class IvrEngine:
         self.turn = Turn()
         self.typeahead: list[str] = []
         self.recording = ""
+        self.bot: list[dict[str, Any]] = []  # the voice bot's questions (`answer` nodes), as in CallRecord.bot
         self.matchers: dict[tuple[str, str, str], IntentMatcher] = {}
         self._stack = [_Frame(main, None)]
         self._node: Node | None = None
@@ -94,9 +98,12 @@ class IvrEngine:
         return self.turn.wait
 
     def start(self) -> list[IvrAction]:
-        return self.enter(self.flow.start)
+        return self._settle_bot(self.enter(self.flow.start))
 
     def handle(self, event: IvrEvent) -> list[IvrAction]:
+        return self._settle_bot(self._handle(event))
+
+    def _handle(self, event: IvrEvent) -> list[IvrAction]:
         if isinstance(event, CallerHungUp):
             return self._hung_up()
         node = self._node
@@ -118,7 +125,7 @@ class IvrEngine:
                 return node.on_caller_speaking(self)
             case SpeechUnavailable():
                 return self._keypad_only(node)
-            case LookupDone() | TicketDone() | RecordingDone() | TransferDone():
+            case LookupDone() | TicketDone() | RecordingDone() | TransferDone() | AnswerFound():
                 return node.on_result(self, event) if event.token == self._op else []
             case _:
                 assert_never(event)
@@ -291,6 +298,28 @@ class IvrEngine:
             return []
         self.finished = True
         self.end_reason = self.end_reason or "caller_hangup"
+        if self.bot and self.bot[-1]["outcome"] is None:
+            self.bot[-1]["outcome"] = "hangup"
         if self.turn.wait == "recording":
             return [StopRecording(self._op)]
         return []
+
+    def _settle_bot(self, actions: list[IvrAction]) -> list[IvrAction]:
+        """The outcome of the bot's last question once the call shows it (the `answer` node itself
+        sets "resolved" and "no_match"): the agent queue, a voicemail (also after a queue nobody
+        could answer), back at a menu, or the end of the call."""
+        entry = self.bot[-1] if self.bot else None
+        if entry is None or entry["outcome"] not in (None, "agent"):
+            return actions
+        for action in actions:
+            if isinstance(action, Transfer) and entry["outcome"] is None:
+                entry["outcome"] = "agent"
+            elif isinstance(action, StartRecording):
+                entry["outcome"] = "voicemail"
+            elif isinstance(action, Hangup) and entry["outcome"] is None:
+                entry["outcome"] = "hangup"
+        node = self._node
+        if (entry["outcome"] is None and node is not None and node.type in ASKING_TYPES
+                and node.id != entry["node"] and not self.finished):
+            entry["outcome"] = "menu"
+        return actions

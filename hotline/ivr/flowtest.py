@@ -17,6 +17,7 @@
         tickets: [{type: damage}]
         end: transferred                                     # the engine's end reason
         transfer: {queue: general}
+        bot: [{article: customs-fees, resolved: "no", outcome: agent}]  # the voice bot's questions
 
 Matching is case-insensitive on whitespace-normalised text.
 """
@@ -35,7 +36,7 @@ import yaml
 from hotline.ivr.actions import Listen
 from hotline.ivr.lookups import DataSource
 from hotline.ivr.model import FlowSet
-from hotline.ivr.simulator import SimulatedCall, TicketSink
+from hotline.ivr.simulator import AnswerSource, SimulatedCall, TicketSink
 from hotline.ivr.yaml_marks import Located, load_located
 
 _STEP_KINDS = ("expect", "expect_not", "press", "say", "silence", "hangup")
@@ -73,7 +74,8 @@ def _subsequence(expected: list[str], path: list[str]) -> bool:
 
 async def run_test(spec: Located, file: str, flows: FlowSet, default_flow: str, default_now: Any,
                    sources: Mapping[str, DataSource], tickets: TicketSink,
-                   hear: Callable[[str, Listen | None], Awaitable[str]] | None) -> TestResult:
+                   hear: Callable[[str, Listen | None], Awaitable[str]] | None,
+                   answers: AnswerSource | None = None) -> TestResult:
     result = TestResult(file, spec.where()[0], str(spec.get("name", f"test at line {spec.where()[0]}")))
     fail = result.failures.append
     flow = str(spec.get("flow", default_flow))
@@ -84,7 +86,7 @@ async def run_test(spec: Located, file: str, flows: FlowSet, default_flow: str, 
     now = _parse_now(now_value) if now_value is not None else None
     call = SimulatedCall(flows, flow, sources, tickets, now=(lambda: now) if now else None,
                          variables={str(k): str(v) for k, v in (spec.get("variables_in") or {}).items()},
-                         agents_available=bool(spec.get("agents_available", False)), hear=hear)
+                         agents_available=bool(spec.get("agents_available", False)), hear=hear, answers=answers)
     recent = [p.text for p in await call.start()]
     steps = spec.get("steps") or []
     for index, step in enumerate(steps):
@@ -138,6 +140,15 @@ async def run_test(spec: Located, file: str, flows: FlowSet, default_flow: str, 
             if call.tickets_created[i].get(str(key)) != str(value):
                 fail(f"{file}:{spec.where('tickets')[0]}: ticket {i + 1} {key} = "
                      f"{call.tickets_created[i].get(str(key))!r}, expected {str(value)!r}")
+    for i, expected_entry in enumerate(spec.get("bot") or []):
+        where = spec.where("bot")[0]
+        if i >= len(engine.bot):
+            fail(f"{file}:{where}: expected bot question {i + 1}, {len(engine.bot)} asked")
+            continue
+        for key, value in expected_entry.items():
+            actual = engine.bot[i].get(str(key))
+            if (str(actual) if actual is not None else "") != ("" if value is None else str(value)):
+                fail(f"{file}:{where}: bot question {i + 1} {key} = {actual!r}, expected {value!r}")
     if "transfer" in spec:
         want = spec["transfer"] or {}
         if not call.transfers:
@@ -153,7 +164,7 @@ async def run_test(spec: Located, file: str, flows: FlowSet, default_flow: str, 
 
 async def run_file(path: Path, flows: FlowSet, sources: Mapping[str, DataSource], tickets: TicketSink,
                    hear: Callable[[str, Listen | None], Awaitable[str]] | None = None,
-                   only: str | None = None) -> list[TestResult]:
+                   only: str | None = None, answers: AnswerSource | None = None) -> list[TestResult]:
     file = str(path)
     try:
         data = load_located(path.read_text(encoding="utf-8"))
@@ -170,7 +181,7 @@ async def run_file(path: Path, flows: FlowSet, sources: Mapping[str, DataSource]
             continue
         try:
             results.append(await run_test(spec, file, flows, str(data.get("flow", "main")), data.get("now"),
-                                          sources, tickets, hear))
+                                          sources, tickets, hear, answers))
         except (ValueError, KeyError) as exc:
             results.append(TestResult(file, spec.where()[0], str(spec.get("name", "?")),
                                       [f"{file}:{spec.where()[0]}: {type(exc).__name__}: {exc}"]))

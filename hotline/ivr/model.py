@@ -19,9 +19,9 @@ from hotline.ivr.intents import IntentMatcher
 from hotline.system.errors import HotlineError
 
 # the node types (hotline.ivr.nodes has one class per type; a unit test keeps these in step)
-ASKING_TYPES = ("menu", "gather", "ask")  # nodes that ask a question and listen for the answer
+ASKING_TYPES = ("menu", "gather", "ask", "answer")  # nodes that ask a question and listen for the answer
 INPUT_TYPES = (*ASKING_TYPES, "voicemail")  # nodes that wait for the caller
-NODE_TYPES = ("say", "menu", "gather", "ask", "set", "branch", "goto", "subflow", "return", "lookup", "hours",
+NODE_TYPES = ("say", "menu", "gather", "ask", "answer", "set", "branch", "goto", "subflow", "return", "lookup", "hours",
               "transfer", "voicemail", "ticket", "hangup")
 
 
@@ -106,6 +106,7 @@ class Run(Protocol):
     typeahead: list[str]  # keys pressed before an input node was reached
     recording: str
     matchers: dict[tuple[str, str, str], IntentMatcher]
+    bot: list[dict[str, Any]]  # the voice bot's questions so far (`answer` nodes; see CallRecord.bot)
 
     @property
     def flow(self) -> Flow: ...

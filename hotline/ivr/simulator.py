@@ -3,7 +3,9 @@
 Prompts finish as soon as they are "played", the caller's silence fires the pending timer, and
 lookups go to the real data sources. Tickets go to whatever `TicketSink` the caller of this
 module provides (the CLI uses the real ticket store in a scratch directory). Transfers find no
-agent unless `agents_available` is set.
+agent unless `agents_available` is set. The voice bot's questions (`answer` nodes) go to
+`answers` (the CLI matches them with the local knowledge directory, as the app would); without
+one nothing fits and the flow's no-match path is taken.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from datetime import datetime
 from typing import Protocol, assert_never
 
 from hotline.ivr.actions import (
+    AnswerFound,
     CallerHungUp,
     CreateTicket,
     DigitPressed,
+    FindAnswer,
     Hangup,
     IvrAction,
     IvrEvent,
@@ -47,6 +51,12 @@ class TicketSink(Protocol):
         ...
 
 
+class AnswerSource(Protocol):
+    async def find(self, action: FindAnswer) -> AnswerFound:
+        """The knowledge base's answer to the question (`article` "" when nothing fits)."""
+        ...
+
+
 @dataclass
 class SimulatedCall:
     flows: FlowSet
@@ -59,6 +69,7 @@ class SimulatedCall:
     # speech-level tests: (text, Listen in force) -> TTS -> ASR -> text
     hear: Callable[[str, Listen | None], Awaitable[str]] | None = None
     on_prompt: Callable[[Play], None] | None = None
+    answers: AnswerSource | None = None
 
     def __post_init__(self) -> None:
         self.engine = IvrEngine(self.flows, self.flow, dict(self.variables), now=self.now)
@@ -146,6 +157,10 @@ class SimulatedCall:
                     outcome = TransferDone(action.token, self.agents_available,
                                            "" if self.agents_available else "no_agents")
                     todo.extend(self.engine.handle(outcome))
+                case FindAnswer():
+                    found = (await self.answers.find(action) if self.answers is not None
+                             else AnswerFound(action.token, error="not_configured"))
+                    todo.extend(self.engine.handle(found))
                 case Hangup():
                     self._timer = None
                 case StopPlayback():

@@ -52,6 +52,7 @@ PAGES = (
     Page("/desk", "Agent desk", frozenset({AGENT})),
     Page("/tickets", "Tickets", frozenset({AGENT, SUPERVISOR, ADMIN})),
     Page("/qa", "Quality review", frozenset({QA, ADMIN})),
+    Page("/reports", "Reports", frozenset({SUPERVISOR, ADMIN})),
     Page("/admin/flows", "Flows", frozenset({ADMIN})),
     Page("/admin/knowledge", "Knowledge base", frozenset({ADMIN})),
     Page("/admin/audit", "Audit log", frozenset({ADMIN})),
@@ -103,6 +104,7 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/desk"): _r(AGENT),
     ("WS", "/ws/agent"): _r(AGENT),
     ("GET", "/api/agent/calls/{call_id}/context"): DESK,
+    ("GET", "/api/agent/knowledge/search"): DESK,
     # tickets
     ("GET", "/tickets"): DESK,
     ("GET", "/api/tickets"): STAFF,
@@ -134,6 +136,13 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/knowledge/{article_id}"): DESK,
     ("PUT", "/api/knowledge/{article_id}"): ONLY_ADMIN,
     ("DELETE", "/api/knowledge/{article_id}"): ONLY_ADMIN,
+    # reports (the chart library is a public static file)
+    ("GET", "/reports"): LEADS,
+    ("GET", "/api/reports"): LEADS,
+    ("GET", "/api/reports/{table}.csv"): LEADS,
+    ("GET", "/vendor/chart.js/chart.min.js"): PUBLIC,
+    # Prometheus: no login, but only for the addresses in the metrics_allow setting
+    ("GET", "/metrics"): PUBLIC,
 }
 PAGE_PATHS = frozenset({p.path for p in PAGES} | {"/redoc", "/", "/login", "/call"})
 for _page in PAGES:

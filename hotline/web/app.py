@@ -36,8 +36,10 @@ from hotline.web.desk_api import CustomerLookup, desk_router
 from hotline.web.docs import docs_router, mount_static
 from hotline.web.flows_api import flows_router
 from hotline.web.knowledge_api import knowledge_router
+from hotline.web.metrics_api import metrics_router
 from hotline.web.pages import FAVICON, add_page, forbidden_page, login_page
 from hotline.web.qa_api import qa_router, recording_path
+from hotline.web.reports_api import reports_router
 from hotline.web.softphone import softphone_router
 from hotline.web.tickets_api import tickets_router
 
@@ -67,6 +69,7 @@ class AppState:
     # the recognition service's queue and timings (None: it does not answer); absent: no service
     recognition: Callable[[], Awaitable[dict[str, Any] | None]] | None = None
     caller_signing_secret: str | None = None  # browser callers' signed customer ids (None: refused)
+    metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")  # who may scrape /metrics
 
 
 class Health(BaseModel):
@@ -164,6 +167,8 @@ def create_app(state: AppState) -> FastAPI:
     if state.tickets is not None:
         app.include_router(tickets_router(state.tickets, access))
     app.include_router(qa_router(state.store, access, state.data_dir, state.qa_rubric, state.tickets))
+    app.include_router(reports_router(state.store, state.tickets, state.knowledge))
+    app.include_router(metrics_router(state.redis, agents, state.metrics_allow))
     if state.knowledge is not None:
         app.include_router(knowledge_router(state.knowledge, state.store, access))
     if state.acd is not None and state.call_events is not None:

@@ -1,5 +1,7 @@
 """The agent desk's server side: the desk WebSocket (presence, ringing, live call events), the
-caller's context, and answering a queued call with the desk's WebRTC softphone. Who may use them is
+caller's context, answering a queued call with the desk's WebRTC softphone, and recording the
+knowledge articles the agent finds with the desk's search during a call (`assist_search`; the search
+itself is `GET /api/agent/knowledge/search` in `hotline.web.knowledge_api`). Who may use them is
 decided in `hotline.web.access`; the WebSocket's user is the session's."""
 
 from __future__ import annotations
@@ -176,10 +178,30 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
                     error = assist.feedback(call, n, verdict, me)
                 send({"type": "error", "detail": error} if error else
                      {"type": "assist_feedback_saved", "call": call, "n": n, "verdict": verdict})
+            elif kind == "assist_search":
+                await search_opened(call, message)
             elif kind == "ended":
                 await agents.wrap_up(me, call)
             else:
                 send({"type": "error", "detail": f"unknown message type {str(kind)[:40]!r}"})
+
+        async def search_opened(call: str, message: dict[str, Any]) -> None:
+            """An article found with the desk's search, opened during the agent's call: recorded on the
+            call as a card (`AssistService.record_search`); its number comes back for "used"."""
+            article, language = str(message.get("article") or ""), str(message.get("language") or "en")[:8]
+            rank = message.get("rank")
+            if assist is None:
+                send({"type": "error", "detail": "knowledge suggestions are not enabled"})
+                return
+            if not call or (await agents.presence(me)).call != call:
+                send({"type": "error", "detail": "open a found article during your call to record it", "call": call})
+                return
+            n = await asyncio.wrap_future(assist.record_search(call, article, language, me,
+                                                               rank if isinstance(rank, int) else None))
+            if n is None:
+                send({"type": "error", "detail": f"no article {article[:80]!r} or no such call", "call": call})
+                return
+            send({"type": "assist_search_saved", "call": call, "n": n, "article": article})
 
         async def choose_state(state: str, reason: str) -> None:
             """A status button: during a call it is for after the call (the `state` message says so)."""

@@ -1,11 +1,13 @@
 """The knowledge base over HTTP: status and errors, articles (read, create, edit, delete), a
-matcher try-out, the usage report, and the admin page."""
+matcher try-out, the agent desk's search (the same matcher's ranking, by words, English or Chinese),
+the usage report (agent desk and voice bot), and the admin page."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
@@ -15,30 +17,17 @@ from hotline.assist.matcher import Matcher
 from hotline.assist.registry import KnowledgeRegistry
 from hotline.assist.report import usage_report
 from hotline.assist.text import english_tokens, normalise, stem
+from hotline.center.assist_service import article_card
 from hotline.center.store import CallStore
 from hotline.web.access import Access
 from hotline.web.pages import add_page
+from hotline.web.periods import parse_time
 
+SEARCH_RESULTS = 8
+KEEP_WITHOUT_WORDS = 0.95  # of the best score: a found article that shares no word with the query
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _EXAMPLE = {"title": "Parcel arrived damaged", "tags": ["broken", "crushed"], "title_zh": "包裹破损",
             "script": "I'm sorry it arrived damaged...", "steps": ["Ask for photos", "Create a damage ticket"]}
-
-
-def _when(value: str | None, default: float) -> float:
-    """An ISO date or date-time (``2026-11-22``, ``2026-11-22T08:00``) or epoch seconds."""
-    if value is None or value == "":
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=f"bad time {value!r}: use 2026-11-22, "
-                                                    "2026-11-22T08:00 or epoch seconds") from exc
-    if moment.tzinfo is None:
-        moment = moment.astimezone()  # the server's local time zone
-    return moment.timestamp()
 
 
 def _field_language(matcher: Matcher, language: str) -> str:
@@ -102,6 +91,36 @@ def explain_match(matcher: Matcher, text: str, language: str) -> dict[str, Any]:
             "reason": reason}
 
 
+def search_language(text: str, language: str) -> str:
+    """The language to search in: as asked, or for "auto" (or nothing) Chinese when the words have
+    Chinese characters, else English."""
+    language = language.strip().lower()
+    if language and language != "auto":
+        return language
+    return "zh" if _CJK.search(text) else "en"
+
+
+def search_articles(matcher: Matcher, text: str, language: str, k: int = SEARCH_RESULTS) -> list[dict[str, Any]]:
+    """The articles that fit some words best, best first (the matcher's ranking, thresholds not
+    applied; articles that share no word with the query and score clearly below the best are left
+    out), each as the desk's card
+    (title, script, steps, tags in `language`) with its score and the words it shares with the query."""
+    found: list[dict[str, Any]] = []
+    ranked = matcher.rank(text, language, k=k)
+    best = ranked[0][1] if ranked else 0.0
+    for rank, (article_id, score) in enumerate(ranked):
+        matched = matched_words(matcher, text, language, article_id)
+        shared = list(dict.fromkeys(w for ws in matched.values() for w in ws))
+        words = [w for w in shared if not w.startswith("~")] + [w for w in shared if w.startswith("~")]
+        # closeness in meaning alone lifts every article a little: one that shares no word (or word of
+        # the same meaning) with the query stays only when it is nearly as close as the best one
+        if score <= 0.0 or (found and not words and score < KEEP_WITHOUT_WORDS * best):
+            continue
+        found.append({**article_card(matcher.kb[article_id], language), "rank": rank, "score": round(score, 4),
+                      "matched": words})
+    return found
+
+
 def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore, access: Access) -> APIRouter:
     router = APIRouter(tags=["knowledge"])
 
@@ -124,14 +143,29 @@ def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore, acc
     async def report(since: str | None = Query(None, description="ISO date/time or epoch seconds; default 7 days ago"),
                      until: str | None = Query(None, description="ISO date/time or epoch seconds; default now"),
                      ) -> dict[str, Any]:
-        """Knowledge-base usage: per article suggested / used / not relevant, and the match rate."""
-        end = _when(until, time.time())
-        start = _when(since, end - timedelta(days=7).total_seconds())
+        """Knowledge-base usage, per article and overall: on the agent desk suggested / used / not
+        relevant and the match rate, found with the desk's search / used; for the voice bot (`bot`)
+        questions, matched, resolved, transferred, voicemail, no-match and the self-service rate
+        (definitions: `hotline.assist.report`)."""
+        end = parse_time(until, time.time(), end_of_day=True)
+        start = parse_time(since, end - timedelta(days=7).total_seconds())
         if start >= end:
             raise HTTPException(status_code=422, detail="since must be before until")
-        records = await asyncio.get_running_loop().run_in_executor(None, store.between, start, end, "assist")
+        # every call of the period: those an agent took (`assist`) and those that asked the bot (`bot`)
+        records = await asyncio.get_running_loop().run_in_executor(None, store.between, start, end)
         version = registry.current
         return {"since": start, "until": end, **usage_report(records, version.kb if version else None)}
+
+    @router.get("/api/agent/knowledge/search")
+    async def search(q: str = Query(..., min_length=1, max_length=500, description="words to look for"),
+                     lang: str = Query("auto", max_length=8, description="en, zh... or auto (Chinese characters: zh)"),
+                     limit: int = Query(SEARCH_RESULTS, ge=1, le=20)) -> dict[str, Any]:
+        """The agent desk's search: the articles that fit the words best (the live matcher's ranking),
+        each with its title, script and steps in the language, its score and the words in common."""
+        version = current()
+        language = search_language(q, lang)
+        results = await asyncio.to_thread(search_articles, version.matcher, q, language, limit)
+        return {"query": q, "language": language, "kb_version": version.number, "results": results}
 
     @router.get("/api/knowledge/suggest")
     async def suggest(text: str = Query(..., min_length=1, max_length=2000), language: str = Query("en"),

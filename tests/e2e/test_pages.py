@@ -9,14 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 import pytest
 
 from hotline.center.records import CallRecord, Segment
 from hotline.center.store import SqliteCallStore
-from tests.support.browser import MEDIA_FLAGS, headless_chromium, log_in, watch_errors
+from tests.support.browser import MEDIA_FLAGS, Visit, headless_chromium
 from tests.support.server import REPO, ServerProcess, auth
 from tests.support.tools import require
 from tests.support.voices import tone_wav
@@ -57,36 +56,9 @@ def browser() -> Iterator[Any]:
         yield chromium
 
 
-class Visit:
-    """A fresh browser context (no cookie yet) that records errors and refuses the internet."""
-
-    def __init__(self, browser: Any, base: str) -> None:
-        self.base = base
-        self.context = browser.new_context()
-        self.blocked: list[str] = []
-        self.context.route("**/*", self._only_local)
-        self.page = self.context.new_page()
-        self.errors = watch_errors(self.page)
-
-    def _only_local(self, route: Any) -> None:
-        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def log_in(self, path: str, user: str) -> Any:
-        log_in(self.page, f"{self.base}{path}", user, DEMO[user])
-        return self.page
-
-    def check(self) -> None:
-        time.sleep(0.3)  # late errors of the last action
-        assert self.errors == [] and self.blocked == [], (self.errors, self.blocked)
-
-
 @pytest.fixture
 def visit(browser: Any, pages_server: ServerProcess) -> Iterator[Visit]:
-    v = Visit(browser, pages_server.base_url)
+    v = Visit(browser, pages_server.base_url, DEMO, track_missing=False)
     try:
         yield v
         v.check()
@@ -114,7 +86,7 @@ def test_home_and_login_pages(visit: Visit) -> None:
     page.wait_for_selector("#home-pages ul li")
     assert "Your pages, " in page.inner_text("#home-pages h2")
     links = [a.get_attribute("href") for a in page.query_selector_all("#home-pages a")]
-    assert links == ["/tickets", "/qa", "/admin/flows", "/admin/knowledge", "/admin/audit", "/docs"]
+    assert links == ["/tickets", "/qa", "/reports", "/admin/flows", "/admin/knowledge", "/admin/audit", "/docs"]
     assert page.query_selector("#staff-nav a[href='/admin/flows']") is not None
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -18,10 +17,11 @@ import yaml
 
 from hotline.center.records import CallRecord, Segment
 from hotline.center.store import SqliteCallStore
-from tests.support.browser import headless_chromium, log_in, watch_errors
+from tests.support.browser import Visit, headless_chromium
 from tests.support.server import REPO, ServerProcess, auth
 from tests.support.tools import require
 
+VIEWPORT = {"width": 1366, "height": 800}
 DEMO = {"ada": "ada-demo", "alice": "alice-demo", "sam": "sam-lead-password"}
 CALL = "tk-call-1"
 
@@ -58,34 +58,9 @@ def browser() -> Iterator[Any]:
         yield chromium
 
 
-class Visit:
-    """A fresh context at 1366x800 that records errors, 404s and anything sent outside."""
-
-    def __init__(self, browser: Any, base: str) -> None:
-        self.base = base
-        self.context = browser.new_context(viewport={"width": 1366, "height": 800})
-        self.blocked: list[str] = []
-        self.missing: list[str] = []
-        self.context.route("**/*", self._only_local)
-        self.page = self.context.new_page()
-        self.page.on("response", lambda r: self.missing.append(r.url) if r.status == 404 else None)
-        self.errors = watch_errors(self.page)
-
-    def _only_local(self, route: Any) -> None:
-        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def log_in(self, path: str, user: str) -> Any:
-        log_in(self.page, f"{self.base}{path}", user, DEMO[user])
-        return self.page
-
-
 @pytest.fixture
 def visit(browser: Any, server: ServerProcess) -> Iterator[Visit]:
-    v = Visit(browser, server.base_url)
+    v = Visit(browser, server.base_url, DEMO, VIEWPORT)
     try:
         yield v
         time.sleep(0.3)

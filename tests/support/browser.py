@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlparse
 
 from playwright.sync_api import sync_playwright
 
@@ -55,3 +57,36 @@ def headless_chromium(*extra_flags: str) -> Iterator[Any]:
                                      args=[*CHROMIUM_FLAGS, *extra_flags])
         yield chromium
         chromium.close()
+
+
+class Visit:
+    """A fresh browser context (no cookie yet) that records the page's errors, the requests it tried
+    to send outside (refused: the pages must work offline) and, with ``track_missing``, its 404s."""
+
+    def __init__(self, browser: Any, base: str, passwords: Mapping[str, str],
+                 viewport: dict[str, int] | None = None, track_missing: bool = True) -> None:
+        self.base, self.passwords = base, passwords
+        self.context = browser.new_context(viewport=viewport) if viewport else browser.new_context()
+        self.blocked: list[str] = []
+        self.missing: list[str] = []
+        self.context.route("**/*", self._only_local)
+        self.page = self.context.new_page()
+        if track_missing:
+            self.page.on("response", lambda r: self.missing.append(r.url) if r.status == 404 else None)
+        self.errors = watch_errors(self.page)
+
+    def _only_local(self, route: Any) -> None:
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def log_in(self, path: str, user: str) -> Any:
+        log_in(self.page, f"{self.base}{path}", user, self.passwords[user])
+        return self.page
+
+    def check(self) -> None:
+        time.sleep(0.3)  # late errors of the last action
+        assert self.errors == [] and self.blocked == [] and self.missing == [], (self.errors, self.blocked,
+                                                                                 self.missing)

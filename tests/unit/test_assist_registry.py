@@ -99,7 +99,9 @@ def test_usage_report_counts_suggestions_and_verdicts(tmp_path: Path) -> None:
     assert report["match_rate"] == 0.5 and report["used_rate"] == 0.5
     assert report["articles"][0] == {"id": "damaged", "title": "Parcel arrived damaged", "in_kb": True,
                                      "suggested": 2, "used": 1, "not_relevant": 0, "no_feedback": 1,
-                                     "used_rate": 1.0}
+                                     "used_rate": 1.0, "searched": 0, "search_used": 0,
+                                     "bot": {"offered": 0, "resolved": 0, "not_helped": 0, "transferred": 0,
+                                             "voicemail": 0, "self_served": 0, "self_service_rate": None}}
     assert report["articles"][1]["in_kb"] is False and report["articles"][1]["title"] == "Removed since"
     assert report["never_suggested"] == ["hours"]
 

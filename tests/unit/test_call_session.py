@@ -22,7 +22,7 @@ from hotline.center.call_deps import SessionDeps
 from hotline.center.queueing import QueueConfig
 from hotline.center.records import CallRecord
 from hotline.center.session import CallSession
-from hotline.ivr.actions import Transfer
+from hotline.ivr.actions import AnswerFound, FindAnswer, Transfer
 from hotline.ivr.loader import load_flow
 from hotline.ivr.model import FlowSet
 from hotline.telephony.frames import (
@@ -363,3 +363,95 @@ async def test_keys_at_a_sensitive_node_are_not_kept(tmp_path: Path) -> None:
     assert rec.variables["parcel_number"] == "[redacted]"
 
 
+
+
+BOT_FLOW = """\
+flow: main
+language: en
+start: menu
+nodes:
+  menu:
+    type: menu
+    prompt: "For an agent, press 0, or ask your question."
+    options:
+      - {key: "0", label: agent, next: agent}
+    on_other_speech: bot
+  bot:
+    type: answer
+    question: "{utterance}"
+    prompt: "What is your question?"
+    confirm: "Did that answer your question?"
+    no_answer: "Sorry, I have no answer to that."
+    resolved: bye
+    unresolved: agent
+    on_no_match: bye
+  agent:
+    type: transfer
+    prompt: "Please hold for an agent."
+    queue: general
+    skill: general
+    on_unavailable: bye
+  bye:
+    type: hangup
+    prompt: "Goodbye."
+"""
+
+
+class FakeAnswers:
+    """The app's knowledge matcher, as a call sees it (`call_deps.Answers`)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, FindAnswer]] = []
+
+    async def find(self, call: str, action: FindAnswer) -> AnswerFound:
+        self.asked.append((call, action))
+        if "pickup" in action.question:
+            return AnswerFound(action.token, "pickup-point", "Collect from a pickup point",
+                               "Parcels wait seven days at the pickup point.", 0.91)
+        return AnswerFound(action.token, error="timeout")
+
+
+@pytest.fixture
+def bot_flow(tmp_path: Path) -> Path:
+    path = tmp_path / "main.yaml"
+    path.write_text(BOT_FLOW)
+    return path
+
+
+async def test_a_question_answered_by_the_bot_then_no_reaches_the_queue_with_the_question(
+        tmp_path: Path, bot_flow: Path) -> None:
+    queue, answers = OneQueue(), FakeAnswers()
+    call = Call(tmp_path, bot_flow, queues=queue, answers=answers)
+    await call.hears("ask your question")
+    call.recognizer.said.append("how long does the pickup point keep my parcel")
+    call.leg.speak()
+    await call.hears("Parcels wait seven days at the pickup point. Did that answer your question?")
+    assert answers.asked[0][0] == call.session.record.id
+    assert answers.asked[0][1].question == "how long does the pickup point keep my parcel"
+    await call.until(lambda: bool(call.session.record.bot), "the question in the record")
+    assert call.session.record.bot[0]["article"] == "pickup-point"  # kept while the call is live
+    call.recognizer.said.append("no")
+    call.leg.speak(0.4)
+    await call.until(lambda: bool(queue.waiting), "the caller queued")
+    context = queue.waiting[0][2]  # what the desk is shown
+    assert context["bot.question"] == "how long does the pickup point keep my parcel"
+    assert (context["bot.article"], context["bot.title"], context["bot.resolved"]) == (
+        "pickup-point", "Collect from a pickup point", "no")
+    call.leg.hang_up_by_caller()
+    rec = await call.ended()
+    [entry] = rec.bot
+    assert {k: entry[k] for k in ("node", "question", "article", "score", "resolved", "outcome")} == {
+        "node": "bot", "question": "how long does the pickup point keep my parcel", "article": "pickup-point",
+        "score": 0.91, "resolved": "no", "outcome": "agent"}
+    assert rec.variables["bot.article"] == "pickup-point" and rec.ivr_path == ["menu", "bot", "agent"]
+
+
+async def test_no_answer_in_time_takes_the_no_match_path(tmp_path: Path, bot_flow: Path) -> None:
+    call = Call(tmp_path, bot_flow, answers=FakeAnswers())
+    await call.hears("ask your question")
+    call.recognizer.said.append("what is the capital of france")
+    call.leg.speak()
+    rec = await call.ended()
+    assert call.prompts.texts[-2:] == ["Sorry, I have no answer to that.", "Goodbye."]
+    assert rec.bot[0]["article"] is None and rec.bot[0]["outcome"] == "no_match"
+    assert rec.ivr_path == ["menu", "bot", "bye"]

@@ -47,8 +47,8 @@ def test_all_problems_are_reported_not_just_the_first() -> None:
 def test_unknown_keys_and_types_are_named() -> None:
     assert errors_of("start: a\nnodes:\n  a:\n    type: dance\n") == [
         "f.yaml:4:5: node 'a': type must be one of " + ", ".join(
-            ("say", "menu", "gather", "ask", "set", "branch", "goto", "subflow", "return", "lookup", "hours",
-             "transfer", "voicemail", "ticket", "hangup"))]
+            ("say", "menu", "gather", "ask", "answer", "set", "branch", "goto", "subflow", "return", "lookup",
+             "hours", "transfer", "voicemail", "ticket", "hangup"))]
     found = errors_of("start: a\nnodes:\n  a:\n    type: hangup\n    promt: bye\n")
     assert found == ["f.yaml:5:5: node 'a': unknown key 'promt' for a hangup node"]
 

@@ -34,7 +34,7 @@ from tests.support.staff import ROLE_USERS, add_staff, bearer
 REPO = Path(__file__).resolve().parents[2]
 ROLES = ("agent", "qa", "supervisor", "admin")
 SAMPLE = {"call_id": "c-none", "party": "caller", "username": "nobody", "ref": "999999", "name": "main",
-          "version": "1", "article_id": "no-such-article"}
+          "version": "1", "article_id": "no-such-article", "table": "acd"}
 # routes that end the session they are called with: each call gets a fresh login
 ENDS_SESSION = {("POST", "/api/auth/logout"), ("POST", "/api/auth/logout-all")}
 

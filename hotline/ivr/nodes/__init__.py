@@ -11,6 +11,7 @@ from typing import Any
 
 from hotline.ivr.model import Node
 from hotline.ivr.nodes import (
+    answer,
     ask,
     branch,
     gather,
@@ -33,11 +34,15 @@ from hotline.ivr.yaml_marks import Located
 
 # in the order the "type must be one of" message lists them
 SPECS: dict[str, NodeSpec] = {spec.type: spec for spec in (
-    say.SPEC, menu.SPEC, gather.SPEC, ask.SPEC, set_.SPEC, branch.SPEC, goto.SPEC, subflow.SPEC, return_.SPEC,
+    say.SPEC, menu.SPEC, gather.SPEC, ask.SPEC, answer.SPEC, set_.SPEC, branch.SPEC, goto.SPEC, subflow.SPEC, return_.SPEC,
     lookup.SPEC, hours.SPEC, transfer.SPEC, voicemail.SPEC, ticket.SPEC, hangup.SPEC)}
 
 COMMON_KEYS = frozenset({"type", "prompt", "next", "set", "barge_in", "global", "description", "language",
                          "sensitive"})
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
 def load_node(r: Fields, node_id: str, raw: Located, line: int, column: int = 1) -> Node | None:
@@ -49,7 +54,7 @@ def load_node(r: Fields, node_id: str, raw: Located, line: int, column: int = 1)
         r.err(raw, "type" if "type" in raw else None, f"{ctx}: type must be one of {', '.join(SPECS)}")
         return None
     for name in sorted(set(raw) - COMMON_KEYS - spec.keys):
-        r.err(raw, name, f"{ctx}: unknown key '{name}' for a {ntype} node")
+        r.err(raw, name, f"{ctx}: unknown key '{name}' for {_a(spec.type)} node")
     kw: dict[str, Any] = {"id": node_id, "line": line, "column": column}
     kw["prompt"] = r.prompt(raw, "prompt", ctx)
     kw["next"] = r.target(raw, "next", node_id)
@@ -61,8 +66,8 @@ def load_node(r: Fields, node_id: str, raw: Located, line: int, column: int = 1)
     if kw["language"] and kw["language"] not in r.languages:
         r.err(raw, "language", f"{ctx}: language '{kw['language']}' is not one of the flow's languages")
     if spec.needs_next and kw["next"] is None:
-        r.err(raw, None, f"{ctx}: a {ntype} node needs 'next'")
+        r.err(raw, None, f"{ctx}: {_a(spec.type)} node needs 'next'")
     if spec.needs_prompt and kw["prompt"].empty and "prompt" not in raw:
-        r.err(raw, None, f"{ctx}: a {ntype} node needs a 'prompt'")
+        r.err(raw, None, f"{ctx}: {_a(spec.type)} node needs a 'prompt'")
     spec.load(r, raw, kw, ctx)
     return spec.cls(**kw)

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from hotline.ivr.actions import IvrAction, Listen
 from hotline.ivr.intents import IntentMatcher
 from hotline.ivr.model import Choice, Run
-from hotline.ivr.nodes.asking import ASKING_KEYS, AskingNode, load_asking
+from hotline.ivr.nodes.asking import ASKING_KEYS, OTHER_SPEECH, AskingNode, load_asking, load_other_speech
 from hotline.ivr.nodes.fields import Fields
 from hotline.ivr.nodes.spec import NodeSpec
 from hotline.ivr.yaml_marks import Located
@@ -36,6 +36,9 @@ class AskNode(AskingNode):
         for choice in self.choices:
             if choice.label == match.intent:
                 return [*run.interrupt(self), *run.choose(self, choice)]
+        other = self.other_speech(run, text)
+        if other is not None:
+            return other
         return [*run.interrupt(self), *self.retry(run, "no_match")]
 
     def on_choice(self, run: Run, choice: Choice) -> None:
@@ -52,6 +55,7 @@ class AskNode(AskingNode):
 
 def load(r: Fields, raw: Located, kw: dict[str, Any], ctx: str) -> None:
     load_asking(r, raw, kw, ctx)
+    load_other_speech(r, raw, kw)
     kw["var"] = r.text(raw, "var", ctx) or f"{kw['id']}.intent"
     kw["threshold"] = r.number(raw, "threshold", ctx, 0.5)
     intents = raw.get("intents")
@@ -64,4 +68,4 @@ def load(r: Fields, raw: Located, kw: dict[str, Any], ctx: str) -> None:
     kw["choices"] = tuple(c for c in choices if c is not None)
 
 
-SPEC = NodeSpec(AskNode, ASKING_KEYS | {"var", "intents", "threshold"}, load, needs_next=True, needs_prompt=True)
+SPEC = NodeSpec(AskNode, ASKING_KEYS | {"var", "intents", "threshold", OTHER_SPEECH}, load, needs_next=True, needs_prompt=True)

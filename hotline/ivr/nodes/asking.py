@@ -12,6 +12,7 @@ from hotline.ivr.nodes.fields import Fields
 from hotline.ivr.yaml_marks import Located
 
 ASKING_KEYS = frozenset({"timeout", "retries", "no_input", "no_match", "on_failure"})
+OTHER_SPEECH = "on_other_speech"  # menu and ask: words that fit no option go there (e.g. the voice bot)
 
 
 def load_asking(r: Fields, raw: Located, kw: dict[str, Any], ctx: str) -> None:
@@ -22,6 +23,13 @@ def load_asking(r: Fields, raw: Located, kw: dict[str, Any], ctx: str) -> None:
     kw["on_failure"] = r.target(raw, "on_failure", kw["id"])
 
 
+def load_other_speech(r: Fields, raw: Located, kw: dict[str, Any]) -> None:
+    kw["on_other_speech"] = r.target(raw, OTHER_SPEECH, kw["id"])
+    if kw["on_other_speech"] is not None and kw.get("sensitive"):
+        r.err(raw, OTHER_SPEECH, f"node '{kw['id']}': a sensitive node keeps the caller's words to itself: "
+                                 f"no '{OTHER_SPEECH}'")
+
+
 @dataclass(frozen=True, kw_only=True)
 class AskingNode(Node):
     waits: ClassVar[bool] = True
@@ -30,9 +38,21 @@ class AskingNode(Node):
     no_match: Prompt = NO_PROMPT
     no_input: Prompt = NO_PROMPT
     on_failure: str | None = None
+    on_other_speech: str | None = None  # menu, ask: where words that fit no choice go
 
     def exits(self) -> tuple[tuple[str, str | None], ...]:
-        return (("next", self.next), ("failure", self.on_failure))
+        return (("next", self.next), ("failure", self.on_failure), ("other speech", self.on_other_speech))
+
+    def other_speech(self, run: Run, text: str) -> list[IvrAction] | None:
+        """Words that fit no choice, where the node sends them elsewhere (`on_other_speech`, e.g. the
+        voice bot's `answer` node, which reads them from `utterance`: `question: "{utterance}"`);
+        they are kept in `<node>.utterance` and `utterance` (as a choice is in `choice`). None: the
+        node has no `on_other_speech`."""
+        if self.on_other_speech is None:
+            return None
+        run.variables[f"{self.id}.utterance"] = text
+        run.variables["utterance"] = text
+        return [*run.interrupt(self), *run.enter(self.on_other_speech)]
 
     def on_enter(self, run: Run, actions: list[IvrAction]) -> str | None:
         if run.speak(self, actions, "input"):

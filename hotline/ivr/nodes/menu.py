@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from hotline.ivr.actions import IvrAction, Listen
 from hotline.ivr.intents import heard
 from hotline.ivr.model import Choice, Run
-from hotline.ivr.nodes.asking import ASKING_KEYS, AskingNode, load_asking
+from hotline.ivr.nodes.asking import ASKING_KEYS, OTHER_SPEECH, AskingNode, load_asking, load_other_speech
 from hotline.ivr.nodes.fields import Fields
 from hotline.ivr.nodes.spec import NodeSpec
 from hotline.ivr.yaml_marks import Located
@@ -28,6 +28,8 @@ class MenuNode(AskingNode):
             phrases = [p for c in self.choices for p in c.phrases_for(lang)]
             if self.use_global:
                 phrases += [p for c in run.flow.global_choices for p in c.phrases_for(lang)]
+        if self.on_other_speech is not None:  # a question in the caller's words is welcome too
+            return Listen(tuple(dict.fromkeys(phrases)) or None, lang, strict=False, answer="open")
         return Listen(tuple(dict.fromkeys(phrases)) or None, lang, answer="short")
 
     def on_speech(self, run: Run, text: str) -> list[IvrAction]:
@@ -38,11 +40,15 @@ class MenuNode(AskingNode):
         glob = run.global_choice(self, text=text)
         if glob is not None:
             return [*run.interrupt(self), *run.choose(self, glob)]
+        other = self.other_speech(run, text)
+        if other is not None:
+            return other
         return [*run.interrupt(self), *self.retry(run, "no_match")]
 
 
 def load(r: Fields, raw: Located, kw: dict[str, Any], ctx: str) -> None:
     load_asking(r, raw, kw, ctx)
+    load_other_speech(r, raw, kw)
     options = raw.get("options")
     if not isinstance(options, list) or not options:
         r.err(raw, "options" if "options" in raw else None, f"{ctx}: a menu needs a non-empty 'options' list")
@@ -58,4 +64,4 @@ def load(r: Fields, raw: Located, kw: dict[str, Any], ctx: str) -> None:
     kw["grammar"] = r.flag(raw, "grammar", ctx, True)
 
 
-SPEC = NodeSpec(MenuNode, ASKING_KEYS | {"options", "grammar"}, load, needs_prompt=True)
+SPEC = NodeSpec(MenuNode, ASKING_KEYS | {"options", "grammar", OTHER_SPEECH}, load, needs_prompt=True)

@@ -1,7 +1,8 @@
 // The agent desk (agents): go available or away (with a reason), notice a ringing call (a sound, a
 // browser notification, the tab title) and answer or decline it with the WebRTC softphone, see who is
 // calling and why in one call bar with its timers, follow the two-sided transcript and the knowledge
-// cards side by side, and wrap up with a disposition the agent chose.
+// cards side by side, and wrap up with a disposition the agent chose. What the voice bot was asked
+// before the call came here is shown in the call bar; the knowledge search is desk_search.js.
 'use strict';
 const {$, esc} = hotline;
 const STATE_WORDS = {offline: 'offline', available: 'available', ringing: 'ringing', on_call: 'on a call',
@@ -46,6 +47,14 @@ function connect() {  // the session cookie goes with the WebSocket handshake: n
   };
 }
 const send = m => { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m)); };
+// what the desk's other script (desk_search.js) uses: the socket, the call shown, and the desk's
+// messages (plus {type: 'desk_call', call} when a call is shown or closed: call null)
+const desk = window.hotlineDesk = {
+  send, listeners: [], openArticle: null,
+  call: () => currentCall,
+  language: () => (call && call.info.language) || '',
+  tell: m => { for (const listener of desk.listeners) listener(m); },
+};
 function handle(m) {
   if (m.type === 'hello') {
     setReasons(m.not_ready_reasons);
@@ -65,6 +74,7 @@ function handle(m) {
     if (card) card.dataset.saved = 'yes';
   }
   if (m.type === 'error') onError(m.detail);
+  desk.tell(m);
 }
 function onError(detail) {
   const text = typeof detail === 'string' ? detail : JSON.stringify(detail);
@@ -223,7 +233,7 @@ function callerInfo(m) {  // who is calling, from the ring (the server fills in 
   const c = m.context || {};
   return {name: m.caller_name || '', number: phoneNumber(m.caller || c.caller),
           reason: reasonWords(m.reason || c.transfer_reason || c.problem || ''), language: m.language || c.lang || '',
-          vip: vipLevel(m.vip), queue: m.queue || ''};
+          vip: vipLevel(m.vip), queue: m.queue || '', botQuestion: c['bot.question'] || ''};
 }
 function onRing(m) {
   ring = {call: m.call, at: Date.now(), timeout: Number(m.ring_timeout_s) || 0, info: callerInfo(m),
@@ -258,7 +268,9 @@ function renderRing() {
   $('ring-number').textContent = info.name ? info.number : '';
   $('ring-vip').hidden = !info.vip;
   $('ring-vip').textContent = info.vip ? `VIP ${info.vip}` : '';
-  const facts = [info.reason, language(info.language), info.queue && `${info.queue} queue`,
+  const asked = info.botQuestion.length > 80 ? `${info.botQuestion.slice(0, 79)}\u2026` : info.botQuestion;
+  const facts = [info.reason, asked && `asked the bot: \u201c${asked}\u201d`, language(info.language),
+                 info.queue && `${info.queue} queue`,
                  ring.waited !== undefined && `waited ${Math.round(ring.waited)} s`].filter(Boolean);
   $('ring-facts').innerHTML = facts.map(f => `<span>${esc(f)}</span>`).join('');
   $('ring-time').hidden = !ring.timeout;
@@ -358,7 +370,9 @@ function showCall(id, info) {
   renderWho();
   fitPanels();
   tick();
+  renderBot({});
   loadContext(id);
+  desk.tell({type: 'desk_call', call: id});
 }
 function renderWho() {
   const info = call.info;
@@ -384,7 +398,8 @@ async function loadContext(id) {
   info.reason = info.reason || reasonWords(vars.transfer_reason || vars.problem || '');
   info.notes = customer.notes || '';
   renderWho();
-  fitPanels();  // the CRM note may add a line to the call bar
+  renderBot(rec);
+  fitPanels();  // the CRM note and the bot's question may add lines to the call bar
   const custom = Object.entries(customer).filter(([k]) => k !== 'found').map(([k, v]) => [`crm.${k}`, v]);
   const rows = [['IVR path', (rec.ivr_path || []).join(' \u203a ')], ...custom,
     ...Object.entries(vars).filter(([k]) => !k.endsWith('_zh')).sort()];
@@ -413,6 +428,26 @@ async function loadContext(id) {
       target.scrollIntoView({behavior: 'smooth', block: 'start'});
     };
   }
+}
+// the caller's last question to the voice bot (the record's `bot` list, newest last; the variables
+// bot.question / bot.title as a fallback): the question, the article it read, and the caller's verdict
+const BOT_VERDICTS = {yes: 'the caller said it helped', no: 'the caller said it did not help'};
+function renderBot(rec) {
+  const entries = Array.isArray(rec.bot) ? rec.bot : [], vars = rec.variables || {};
+  const last = entries.length ? entries[entries.length - 1] : null;
+  const question = last ? last.question : vars['bot.question'];
+  $('bot-asked').hidden = !question;
+  if (!question) return;
+  const article = last ? last.article : vars['bot.article'];
+  const title = vars['bot.title'] && (!last || vars['bot.article'] === last.article) ? vars['bot.title'] : article;
+  $('bot-question').textContent = question;
+  $('bot-offered').textContent = article ? `\u00b7 offered: ${title}` : '\u00b7 the bot found no article';
+  const said = last ? last.resolved : '';
+  $('bot-verdict').textContent = article ? `\u00b7 ${BOT_VERDICTS[said] || 'the caller did not say whether it helped'}` : '';
+  $('bot-asked').dataset.resolved = said || '';
+  $('bot-asked').dataset.article = article || '';
+  $('bot-open').hidden = !article || !desk.openArticle;
+  $('bot-open').onclick = () => desk.openArticle(article, (last && last.language) || call.info.language || 'en');
 }
 function toggleHold() {
   if (!call || call.endedAt) return;
@@ -465,6 +500,7 @@ function closeCall() {
   wrapupPending = false;
   $('call-panel').hidden = true;
   $('wrapup').hidden = true;
+  desk.tell({type: 'desk_call', call: null});
 }
 // a desk reloaded during a call or its wrap-up: the softphone is gone, the wrap-up is still due
 function resumeAfterReload(m) {

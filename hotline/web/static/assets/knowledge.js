@@ -1,10 +1,11 @@
 // The knowledge base page (admin): status, usage report, a matcher try-out that explains its score,
-// and the article editor: a form with, per language, a title, the agent's script, steps and tags.
+// and the article editor: a form with, per language, a title, the agent's script, steps, tags and the
+// voice bot's spoken answer. The report has the agent desk's cards and search and the voice bot.
 'use strict';
 const {$, esc} = hotline;
 const pct = x => (x === null || x === undefined ? '-' : (100 * x).toFixed(1) + ' %');
 const LANGUAGE_NAMES = {en: 'English', zh: 'Chinese'};
-const FIELDS = ['title', 'script', 'steps', 'tags'];
+const FIELDS = ['title', 'script', 'steps', 'tags', 'answer'];
 const NEEDED = ['title', 'script'];  // per language (the desk's card shows both)
 
 async function load() {
@@ -19,11 +20,20 @@ async function load() {
   }
   const since = Date.now() / 1000 - 86400 * Number($('days').value);
   const r = await hotline.getJSON(`/api/knowledge/report?since=${since}`);
-  $('usage-summary').textContent = `${r.calls} calls with an agent, ${r.utterances} caller utterances, ` +
+  $('usage-summary').textContent = `Agent desk: ${r.calls} calls with an agent, ${r.utterances} caller utterances, ` +
     `${r.suggested} cards (match rate ${pct(r.match_rate)}), ${r.used} used, ${r.not_relevant} not relevant`;
+  $('search-summary').textContent = `Desk search: ${r.searched} articles opened during calls, ${r.search_used} used`;
+  const bot = r.bot;
+  $('bot-summary').textContent = `Voice bot: ${bot.questions} questions in ${bot.calls} calls, ${bot.matched} answered ` +
+    `(match rate ${pct(bot.match_rate)}), ${bot.no_match} with no article; ${bot.resolved} helped, ` +
+    `${bot.not_helped} did not help, ${bot.transferred} to an agent, ${bot.voicemail} voicemail; ` +
+    `self-service rate ${pct(bot.self_service_rate)} (${bot.self_served} self-served)`;
   $('usage').innerHTML = r.articles.map(a => `<tr data-article="${esc(a.id)}"><td>${esc(a.title)}
     <span class="file">${esc(a.id)}</span></td><td>${a.suggested}</td><td>${a.used}</td><td>${a.not_relevant}</td>
-    <td>${a.no_feedback}</td><td>${pct(a.used_rate)}</td></tr>`).join('');
+    <td>${a.no_feedback}</td><td>${pct(a.used_rate)}</td><td data-col="searched">${a.searched}</td>
+    <td data-col="search_used">${a.search_used}</td><td data-col="bot_offered">${a.bot.offered}</td>
+    <td>${a.bot.resolved}</td><td>${a.bot.not_helped}</td><td>${a.bot.transferred}</td>
+    <td data-col="bot_self_service">${pct(a.bot.self_service_rate)}</td></tr>`).join('');
   $('never').textContent = r.never_suggested.join(', ') || '-';
 }
 
@@ -90,6 +100,7 @@ function fill(article) {
     field('title', lang).value = article['title' + suffix] || '';
     field('script', lang).value = article['script' + suffix] || '';
     field('tags', lang).value = (article['tags' + suffix] || []).join(', ');
+    field('answer', lang).value = article['answer' + suffix] || '';
     for (const step of article['steps' + suffix] || []) stepRow(lang, step);
   }
 }
@@ -118,7 +129,8 @@ function collect() {
     const script = field('script', lang).value.trim();
     const steps = [...field('steps', lang).querySelectorAll('input')].map(i => i.value.trim()).filter(Boolean);
     const tags = field('tags', lang).value.split(/[,，、]/).map(t => t.trim()).filter(Boolean);
-    if (!title && !script && !steps.length && !tags.length) continue;  // an empty language is left out
+    const answer = field('answer', lang).value.trim();
+    if (!title && !script && !steps.length && !tags.length && !answer) continue;  // an empty language is left out
     for (const name of NEEDED) {
       if (!(name === 'title' ? title : script)) problems.push([name, lang, `a ${name} is needed in this language`]);
     }
@@ -126,6 +138,7 @@ function collect() {
     if (script) article['script' + suffix] = script;
     if (steps.length) article['steps' + suffix] = steps;
     if (tags.length) article['tags' + suffix] = tags;
+    if (answer) article['answer' + suffix] = answer;
   }
   if (!Object.keys(article).some(k => k.startsWith('title'))) problems.push(['title', languages()[0] || 'en', 'a title is needed']);
   return {article, problems};
@@ -134,7 +147,7 @@ function collect() {
 function showServerErrors(lines) {
   for (const line of [].concat(lines)) {
     const text = String(line);
-    const named = text.match(/^(title|script|steps|tags)(?:_([a-z]+))?\b/);
+    const named = text.match(/^(title|script|steps|tags|answer)(?:_([a-z]+))?\b/);
     const missing = text.match(/missing (title|script)$/);
     let placed = false;
     if (named) placed = fieldError(named[1], named[2] || 'en', text);
