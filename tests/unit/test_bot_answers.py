@@ -176,3 +176,18 @@ async def test_workers_render_the_spoken_answers_ahead_where_a_flow_has_a_bot() 
     assert all(voice == "en-us" for voice, _ in prompts.rendered)  # the slow Mandarin voice renders on demand
     no_bot = {name: flow for name, flow in flows.items() if name != "main"}
     assert await prerender_answers(KNOWLEDGE, FlowSet(no_bot), RecordingPrompts()) == 0  # type: ignore[arg-type]
+
+
+def test_the_bot_reads_answers_only_above_its_own_floor() -> None:
+    from hotline.assist.registry import load_directory
+    from hotline.center.bot_answers import BOT_MIN_SCORE, answer_question
+
+    kb, _files = load_directory(REPO / "config" / "knowledge")
+    matcher = Matcher(kb)
+    assert matcher.scorer == "e5+lexical"  # the set-up installs the multilingual model
+    found = answer_question(matcher, kb, "how much do I have to pay for customs", "en")
+    assert found.article == "customs-fees" and found.answer and found.score >= BOT_MIN_SCORE["en"]
+    # small talk the agents' card rule can let through (a margin over the runner-up) is not read to callers
+    off_topic = answer_question(matcher, kb, "what will the weather be like tomorrow", "en")
+    assert off_topic.article == "" and off_topic.reason == "no_match" and off_topic.score < BOT_MIN_SCORE["en"]
+    assert answer_question(matcher, kb, "我的包裹坏了", "zh").article == "damaged-item"
