@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from hotline.asr.pipeline import SpeechPipeline
@@ -48,16 +49,19 @@ class AgentSide:
         self.seen = 0
         self._hold_task: asyncio.Task[None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
+        self.listener: Callable[[bytes], None] | None = None  # the agent's audio, also to them (supervisors)
 
     def caller_audio(self, pcm: bytes) -> None:
         if self.leg is not None and not self.held:
-            self.leg.playout.push_live(pcm)  # the caller, to the agent
+            self.leg.playout.push_live(pcm, "caller")  # the caller, to the agent
 
     def _agent_audio(self, pcm: bytes) -> None:
         if self.recorder is not None:
             self.recorder.write(pcm)
         if not self.held:
-            self.call.leg.playout.push_live(pcm)  # the agent, to the caller
+            self.call.leg.playout.push_live(pcm, "agent")  # the agent, to the caller
+        if self.listener is not None:
+            self.listener(pcm)
 
     async def wait_for_agent(self, action: Transfer, target: str = "", from_desk: bool = False) -> None:
         """Queue for an agent: position announcements while waiting; overflow after the maximum wait.

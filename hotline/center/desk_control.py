@@ -1,5 +1,6 @@
-"""The desk's requests to the worker holding a call (hold, resume, transfer), on a Redis list of
-their own per worker (`keys.control_key`), typed at both ends.
+"""The desk's requests to the worker holding a call (hold, resume, transfer) and a supervisor's on
+a call they listen to (another mode, leaving), on a Redis list of their own per worker
+(`keys.control_key`), typed at both ends.
 
 The app pushes a `DeskRequest`; the worker's `DeskRequests` loop pops them and hands each to the
 call. A request that does not parse is logged and counted, never fatal: the loop goes on. Requests
@@ -17,12 +18,13 @@ from typing import Literal, get_args
 import redis.asyncio as aioredis
 
 from hotline.center.keys import control_key
+from hotline.center.monitor import MODES as MONITOR_MODES
 from hotline.system.loops import supervised
 
 log = logging.getLogger(__name__)
 
 TTL_S = 30
-Op = Literal["hold", "resume", "transfer"]
+Op = Literal["hold", "resume", "transfer", "monitor_mode", "unmonitor"]
 OPS: tuple[str, ...] = get_args(Op)
 
 
@@ -30,10 +32,11 @@ OPS: tuple[str, ...] = get_args(Op)
 class DeskRequest:
     op: Op
     call: str
-    by: str  # the agent asking
+    by: str  # the agent (or, for monitor_mode and unmonitor, the supervisor) asking
     queue: str = "general"  # transfer: to this queue...
     skill: str = ""
     agent: str = ""  # ...or to this agent
+    mode: str = ""  # monitor_mode: listen, whisper or barge
 
 
 class BadRequest(ValueError):
@@ -52,9 +55,12 @@ def parse(raw: bytes | str) -> DeskRequest:
         raise BadRequest(f"op must be one of {OPS}")
     if not data.get("call"):
         raise BadRequest("no call")
+    mode = str(data.get("mode") or "")
+    if op == "monitor_mode" and mode not in MONITOR_MODES:
+        raise BadRequest(f"mode must be one of {MONITOR_MODES}")
     return DeskRequest(op=op, call=str(data["call"]), by=str(data.get("by", "")),
                        queue=str(data.get("queue") or "general"), skill=str(data.get("skill", "")),
-                       agent=str(data.get("agent", "")))
+                       agent=str(data.get("agent", "")), mode=mode)
 
 
 async def send(client: aioredis.Redis, worker: str, request: DeskRequest) -> None:

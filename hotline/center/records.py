@@ -71,6 +71,10 @@ class CallRecord:
     qa: list[dict[str, Any]] | None = None  # QA reviews: reviewer, scores, total, comments
     # the agent's holds, in order: {"agent", "at", "until" (None: still on hold)} (epoch seconds)
     holds: list[dict[str, Any]] = field(default_factory=list)
+    # supervisors who joined the call, in order: {"supervisor", "mode" (the mode joined in: "listen",
+    # "whisper" or "barge"), "at", "left_at" (None: still on), "modes": [{"mode", "at"}, ...] (the
+    # first and every change)} (epoch seconds)
+    monitors: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def dtmf_count(self) -> int:

@@ -3,8 +3,9 @@
 The session is an inbox loop. Everything that happens to the call (a key, an utterance, a prompt's
 end, a timer, a lookup's or a transfer's result, a hang-up) is an event in one queue; the engine
 answers each with actions, which `CallActions` carries out. The agent's side of the call
-(`AgentSide`), the transcript (`CallTranscript`) and what may be kept (`CallPrivacy`) are parts the
-session wires together; they reach the call only through `CallLine`.
+(`AgentSide`), the supervisors listening in (`Monitors`), the transcript (`CallTranscript`) and what
+may be kept (`CallPrivacy`) are parts the session wires together; they reach the call only through
+`CallLine`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hotline.center.call_deps import SessionDeps
 from hotline.center.call_line import DISCONNECTED, Disconnected
 from hotline.center.call_privacy import CallPrivacy
 from hotline.center.call_transcript import CallTranscript
+from hotline.center.monitor import Monitors
 from hotline.center.records import CallRecord, CallStatus, DtmfRecord
 from hotline.ivr.actions import (
     CallerHungUp,
@@ -62,6 +64,8 @@ class CallSession:
         self._tasks = TaskGroupOwner()  # every task of the call: held until done, cancelled at the end
         self._speech: list[asyncio.Task[None]] = []  # the speech pumps: their last finals are awaited
         self.agents = AgentSide(call=self, deps=deps)
+        self.monitors = Monitors(call=self, deps=deps, agents=self.agents)
+        self.agents.listener = self.monitors.agent_audio
         self.actions = CallActions(call=self, deps=deps, agents=self.agents)
         self.privacy = CallPrivacy(engine=self.engine, record=self.record, flows=flowset, redactor=deps.redactor,
                                    language=lambda: self.actions.language)
@@ -103,6 +107,15 @@ class CallSession:
     def hold(self, on: bool) -> None:
         self.agents.hold(on)
 
+    def monitor(self, leg: CallLeg, supervisor: str, mode: str) -> bool:
+        return self.monitors.join(leg, supervisor, mode)
+
+    def monitor_mode(self, supervisor: str, mode: str) -> bool:
+        return self.monitors.set_mode(supervisor, mode)
+
+    def unmonitor(self, supervisor: str) -> bool:
+        return self.monitors.leave(supervisor)
+
     async def transfer_from_desk(self, queue: str, skill: str, agent: str = "") -> bool:
         return await self.agents.transfer(queue, skill, agent)
 
@@ -138,6 +151,7 @@ class CallSession:
         finally:
             leg.hangup_call()
             hung_up_at = time.time()  # the call's end, however long its last words take to recognise
+            self.monitors.close(hung_up_at)
             await self._wind_down(pipeline)
             self._finish_record(hung_up_at)
             deps.store.save(rec)
@@ -199,6 +213,7 @@ class CallSession:
             self._recorder.write(self.privacy.audio(pcm))
         self.actions.write(pcm)
         self.agents.caller_audio(pcm)
+        self.monitors.caller_audio(pcm)
 
     async def _pump_dtmf(self) -> None:
         while True:

@@ -13,7 +13,9 @@ import yaml
 from hotline.asr.factory import AsrConfig
 from hotline.asr.vad import VadConfig
 from hotline.center.auth import AuthConfig
+from hotline.center.wallboard import WallboardConfig
 from hotline.system.errors import HotlineError
+from hotline.telephony.sip.edge import EdgeConfigError, EdgeDefence
 
 
 class SettingsError(HotlineError):
@@ -78,6 +80,9 @@ class Settings:
     # are deleted, and the server will not start before an admin exists (`hotline users add`)
     demo: bool = True
     auth: AuthConfig = field(default_factory=AuthConfig)  # sessions, login throttling, password length
+    # the SIP edge's defences: scanner User-Agents, per-source rate limit and ban, calls per source,
+    # trusted trunk addresses exempt from them (hotline.telephony.sip.edge.EdgeDefence)
+    edge: EdgeDefence = field(default_factory=EdgeDefence)
     # a fixed wall clock for the IVR (ISO time with offset), to try business-hours paths; None: real time
     clock: str | None = None
     # the key an embedding site signs its customer ids with (/call?customer=ID&sig=HMAC-SHA256 hex of
@@ -85,6 +90,10 @@ class Settings:
     caller_signing_secret: str | None = None
     # who may scrape /metrics (Prometheus text format): client addresses; loopback by default
     metrics_allow: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # the supervisor's wallboard (/supervisor): service level = answered within service_target_s,
+    # its goal a share (0.8 = 80%); an agent's call longer than long_call_s is an alert
+    wallboard: dict[str, Any] = field(default_factory=lambda: {"service_target_s": 20, "service_level_goal": 0.8,
+                                                               "long_call_s": 900})
 
     @property
     def sip_hostport(self) -> tuple[str, int]:
@@ -95,6 +104,10 @@ class Settings:
         return parse_hostport(self.http, 8080)
 
     def __post_init__(self) -> None:
+        try:
+            WallboardConfig.from_mapping(self.wallboard)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from exc
         if self.media_rate not in (8000, 16000):
             raise SettingsError(f"media_rate must be 8000 or 16000, not {self.media_rate}")
         if self.clock is not None:
@@ -151,7 +164,7 @@ def _section(cls: type, data: Any, name: str) -> Any:
     data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     try:
         return cls(**data)
-    except TypeError as exc:
+    except (TypeError, EdgeConfigError) as exc:
         raise SettingsError(f"'{name}': {exc}") from exc
 
 
@@ -181,7 +194,8 @@ def settings_from_json(text: str) -> Settings:
     raw = json.loads(text)
     asr, vad = _section(AsrConfig, raw.pop("asr"), "asr"), _section(VadConfig, raw.pop("vad"), "vad")
     auth = _section(AuthConfig, raw.pop("auth", None), "auth")
-    return Settings(**{**raw, "auth": auth, "flows": Path(raw["flows"]), "data": Path(raw["data"]),
+    edge = _section(EdgeDefence, raw.pop("edge", None), "edge")
+    return Settings(**{**raw, "auth": auth, "edge": edge, "flows": Path(raw["flows"]), "data": Path(raw["data"]),
                        "agents_file": Path(raw["agents_file"]), "knowledge": Path(raw["knowledge"]),
                        "qa_rubric": Path(raw["qa_rubric"]),
                        "prompt_cache": Path(raw["prompt_cache"]) if raw.get("prompt_cache") else None,
@@ -201,6 +215,7 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
         asr = _section(AsrConfig, raw.pop("asr", None), "asr")
         vad = _section(VadConfig, raw.pop("vad", None), "vad")
         auth = _section(AuthConfig, raw.pop("auth", None), "auth")
+        edge = _section(EdgeDefence, raw.pop("edge", None), "edge")
         known = {f.name for f in fields(Settings)}
         unknown = set(raw) - known
         if unknown:
@@ -208,7 +223,7 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
         for key in ("flows", "data", "agents_file", "knowledge", "qa_rubric", "prompt_cache"):
             if key in raw:
                 raw[key] = Path(raw[key])
-        settings = replace(settings, asr=asr, vad=vad, auth=auth, **raw)
+        settings = replace(settings, asr=asr, vad=vad, auth=auth, edge=edge, **raw)
     asr_over = {k[4:]: v for k, v in overrides.items() if k.startswith("asr_") and v is not None}
     if asr_over:
         settings.asr = replace(settings.asr, **asr_over)

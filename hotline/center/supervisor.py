@@ -201,7 +201,8 @@ class Supervisor:
             await wait_until(functools.partial(_service_answers, s), 180.0, "recognition service", self.asr)
         edge = KamailioEdge(s.sip_hostport[0], s.sip_hostport[1], self.run_dir, [(host, s.worker_sip_port(i)) for i in
                                                                     range(s.workers)], MAX_CALLS_PER_PROCESS,
-                            advertise=s.rtp_address if s.internal_host != s.sip_hostport[0] else None)
+                            advertise=s.rtp_address if s.internal_host != s.sip_hostport[0] else None,
+                            defence=s.edge)
         stack.push_async_callback(edge.stop)  # registered before the workers': it stops after them
         self.workers = [self._worker_child(i, redis_url, settings_file) for i in range(s.workers)]
         stack.push_async_callback(self._stop_workers)
@@ -256,7 +257,7 @@ class Supervisor:
                                   s.qa_rubric if s.qa_rubric.is_file() else None, auth=s.auth,
                                   recognition=functools.partial(service_stats, s) if self.asr else None,
                                   caller_signing_secret=s.caller_signing_secret,
-                                  metrics_allow=tuple(s.metrics_allow)))
+                                  metrics_allow=tuple(s.metrics_allow), edge_stats=edge.stats))
         http_host, http_port = s.http_hostport
         # the app's lifespan opens and closes what the app owns
         server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",

@@ -50,12 +50,13 @@ class SignallingError(HotlineError):
 
 
 async def request_call(client: aioredis.Redis, worker: str, sdp: str, caller: str,
-                       timeout: float = 15.0, bridge: str = "") -> dict[str, Any]:
+                       timeout: float = 15.0, bridge: str = "", monitor: str = "") -> dict[str, Any]:
     """App side: queue the offer for `worker` and wait for its answer. With `bridge` (a call id)
-    the offer is an agent's, to be bridged into that call."""
+    the offer is an agent's, to be bridged into that call; with `monitor` too (listen, whisper or
+    barge) it is a supervisor's (`caller`) joining that call."""
     request = uuid.uuid4().hex
     await client.rpush(offers_key(worker), json.dumps({"id": request, "sdp": sdp, "caller": caller,
-                                                      "bridge": bridge}))
+                                                      "bridge": bridge, "monitor": monitor}))
     await client.expire(offers_key(worker), ANSWER_TTL_S)
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
@@ -73,12 +74,14 @@ class WebRtcIntake:
 
     def __init__(self, client: aioredis.Redis, worker: str, rate: int,
                  on_leg: Callable[[WebRtcCallLeg], None],
-                 on_agent: Callable[[WebRtcCallLeg, str, str], bool] | None = None) -> None:
+                 on_agent: Callable[[WebRtcCallLeg, str, str], bool] | None = None,
+                 on_monitor: Callable[[WebRtcCallLeg, str, str, str], bool] | None = None) -> None:
         self.client = client
         self.worker = worker
         self.rate = rate
         self.on_leg = on_leg
         self.on_agent = on_agent
+        self.on_monitor = on_monitor  # (leg, call, supervisor, mode)
         self.legs: set[WebRtcCallLeg] = set()
         self.tasks = TaskGroupOwner()  # offers being answered, legs being forgotten
 
@@ -108,8 +111,13 @@ class WebRtcIntake:
             await pc.close()
             await self._reply(request, {"error": f"offer refused: {exc}"})
             return
-        bridge = str(offer.get("bridge") or "")
-        if bridge:  # an agent answering a queued call held by this worker
+        bridge, monitor = str(offer.get("bridge") or ""), str(offer.get("monitor") or "")
+        if bridge and monitor:  # a supervisor joining a call held by this worker
+            if self.on_monitor is None or not self.on_monitor(leg, bridge, str(offer.get("caller", "")), monitor):
+                leg.hangup_call()
+                await self._reply(request, {"error": "the call is over"})
+                return
+        elif bridge:  # an agent answering a queued call held by this worker
             if self.on_agent is None or not self.on_agent(leg, bridge, str(offer.get("caller", ""))):
                 leg.hangup_call()
                 await self._reply(request, {"error": "the caller is no longer waiting"})

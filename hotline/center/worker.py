@@ -176,7 +176,8 @@ class Worker:
         endpoint.start()
         stack.push_async_callback(endpoint.stop)
         intake = self.webrtc = WebRtcIntake(redis_client(self.redis_url, timeout=5.0), self.id, settings.media_rate,
-                                            lambda leg: self._on_call(leg, deps, "webrtc"), self._on_agent)
+                                            lambda leg: self._on_call(leg, deps, "webrtc"), self._on_agent,
+                                            self._on_monitor)
         stack.push_async_callback(intake.client.aclose)
         background = TaskGroupOwner()  # the intake and the heartbeat
         stack.push_async_callback(background.close)
@@ -230,8 +231,14 @@ class Worker:
         session = self.by_record.get(call)
         return session is not None and session.attach_agent(leg, agent)
 
+    def _on_monitor(self, leg: CallLeg, call: str, supervisor: str, mode: str) -> bool:
+        """A supervisor joins a call held here (listen, whisper or barge)."""
+        session = self.by_record.get(call)
+        return session is not None and session.monitor(leg, supervisor, mode)
+
     def _on_desk_request(self, request: DeskRequest) -> None:
-        """The desk acts on a call held here: hold, resume, transfer to a queue or an agent."""
+        """The desk acts on a call held here: hold, resume, transfer to a queue or an agent; or a
+        supervisor on it changes mode or leaves."""
         session = self.by_record.get(request.call)
         if session is None:
             return
@@ -240,6 +247,10 @@ class Worker:
                 session.hold(request.op == "hold")
             case "transfer":
                 self.tasks.spawn(session.transfer_from_desk(request.queue, request.skill, request.agent))
+            case "monitor_mode":
+                session.monitor_mode(request.by, request.mode)
+            case "unmonitor":
+                session.unmonitor(request.by)
             case _:
                 assert_never(request.op)
 

@@ -17,11 +17,13 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from prometheus_client import Counter, Gauge, Histogram
+    from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +54,39 @@ def process_gone(pid: int) -> None:
     mp.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
-def exposition() -> tuple[bytes, str]:
-    """The text to serve on ``/metrics`` and its content type: every process's samples."""
+def exposition(edge: Mapping[str, int] | None = None) -> tuple[bytes, str]:
+    """The text to serve on ``/metrics`` and its content type: every process's samples, and the
+    SIP edge's decision counters as read from Kamailio (``edge``: counter name -> total)."""
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
     from prometheus_client import multiprocess as mp
 
-    if not multiprocess():
-        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-    registry = CollectorRegistry()
-    mp.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    if multiprocess():
+        registry = CollectorRegistry()
+        mp.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry = REGISTRY
+    body = generate_latest(registry)
+    if edge:
+        extra = CollectorRegistry()
+        extra.register(_EdgeCounters(edge))
+        body += generate_latest(extra)
+    return body, CONTENT_TYPE_LATEST
+
+
+class _EdgeCounters:
+    """Kamailio's own counters, exported as one labelled counter family at scrape time."""
+
+    def __init__(self, values: Mapping[str, int]) -> None:
+        self.values = values
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        family = CounterMetricFamily("hotline_edge_decisions", "SIP edge decisions (Kamailio), by kind",
+                                     labels=("decision",))
+        for name, value in sorted(self.values.items()):
+            family.add_metric((name.removeprefix("edge_"),), value)
+        yield family
 
 
 def _counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:

@@ -7,7 +7,21 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from hotline.telephony.frames import FRAME_BYTES
+
+
+def mix(frames: list[bytes], size: int) -> bytes:
+    """Frames of 16-bit PCM summed sample by sample, clipped to the int16 range, `size` bytes long
+    (a shorter frame counts as silence at its end)."""
+    if len(frames) == 1 and len(frames[0]) == size:
+        return frames[0]
+    total = np.zeros(size // 2, dtype=np.int32)
+    for pcm in frames:
+        n = min(len(pcm), size) // 2
+        total[:n] += np.frombuffer(pcm, dtype=np.int16, count=n)
+    return bytes(np.clip(total, -32768, 32767).astype(np.int16).tobytes())
 
 
 @dataclass(slots=True)
@@ -38,9 +52,11 @@ class Playout:
         self._pos = 0
         self.frames_played = 0
         self.frames_starved = 0  # frames an open prompt had nothing for (its next part was late)
-        # live audio from the other party of a bridged call: played when no prompt is queued; a
-        # backlog beyond `live_max` frames (the other side's clock runs fast) drops the oldest
-        self._live: deque[bytes] = deque()
+        # live audio from the other parties of a bridged call (the caller or the agent, a supervisor),
+        # one queue per source: played when no prompt is queued, each tick one frame from every
+        # source mixed, so one party's audio never waits behind another's; a backlog beyond
+        # `live_max` frames in a source (its clock runs fast) drops that source's oldest
+        self._live: dict[str, deque[bytes]] = {}
         self.live_max = 10
         self.live_dropped = 0
 
@@ -94,22 +110,32 @@ class Playout:
             if item.on_done:
                 item.on_done(item.prompt_id, True)
 
-    def push_live(self, pcm: bytes) -> None:
-        """Queue one frame of the other party's audio (bridged calls)."""
+    def push_live(self, pcm: bytes, source: str = "") -> None:
+        """Queue one frame of another party's audio (bridged calls); frames of different `source`s
+        playing at the same time are mixed."""
         with self._lock:
-            self._live.append(pcm)
-            while len(self._live) > self.live_max:
-                self._live.popleft()
+            queue = self._live.get(source)
+            if queue is None:
+                queue = self._live[source] = deque()
+            queue.append(pcm)
+            while len(queue) > self.live_max:
+                queue.popleft()
                 self.live_dropped += 1
+
+    def drop_live(self, source: str) -> None:
+        """Forget what a source still had queued (it left the call)."""
+        with self._lock:
+            self._live.pop(source, None)
 
     def next_frame(self) -> bytes | None:
         done: _Item | None = None
         with self._lock:
             if not self._items:
-                if self._live:
-                    self.frames_played += 1
-                    return self._live.popleft()
-                return None
+                frames = [queue.popleft() for queue in self._live.values() if queue]
+                if not frames:
+                    return None
+                self.frames_played += 1
+                return mix(frames, self._frame)
             item = self._items[0]
             if item.open and len(item.pcm) - self._pos < self._frame:
                 self.frames_starved += 1  # a whole frame or nothing: the next part continues it

@@ -52,6 +52,7 @@ PAGES = (
     Page("/desk", "Agent desk", frozenset({AGENT})),
     Page("/tickets", "Tickets", frozenset({AGENT, SUPERVISOR, ADMIN})),
     Page("/qa", "Quality review", frozenset({QA, ADMIN})),
+    Page("/supervisor", "Wallboard", frozenset({SUPERVISOR, ADMIN})),
     Page("/reports", "Reports", frozenset({SUPERVISOR, ADMIN})),
     Page("/admin/flows", "Flows", frozenset({ADMIN})),
     Page("/admin/knowledge", "Knowledge base", frozenset({ADMIN})),
@@ -136,10 +137,17 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/knowledge/{article_id}"): DESK,
     ("PUT", "/api/knowledge/{article_id}"): ONLY_ADMIN,
     ("DELETE", "/api/knowledge/{article_id}"): ONLY_ADMIN,
+    # the live wallboard
+    ("GET", "/supervisor"): LEADS,
+    ("GET", "/api/supervisor/live"): LEADS,
     # reports (the chart library is a public static file)
     ("GET", "/reports"): LEADS,
     ("GET", "/api/reports"): LEADS,
     ("GET", "/api/reports/{table}.csv"): LEADS,
+    # listen / whisper / barge on a live call
+    ("POST", "/api/supervisor/calls/{call_id}/monitor"): LEADS,
+    ("POST", "/api/supervisor/calls/{call_id}/mode"): LEADS,
+    ("DELETE", "/api/supervisor/calls/{call_id}/monitor"): LEADS,
     ("GET", "/vendor/chart.js/chart.min.js"): PUBLIC,
     # Prometheus: no login, but only for the addresses in the metrics_allow setting
     ("GET", "/metrics"): PUBLIC,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +37,12 @@ from hotline.web.docs import docs_router, mount_static
 from hotline.web.flows_api import flows_router
 from hotline.web.knowledge_api import knowledge_router
 from hotline.web.metrics_api import metrics_router
+from hotline.web.monitor_api import monitor_router
 from hotline.web.pages import FAVICON, add_page, forbidden_page, login_page
 from hotline.web.qa_api import qa_router, recording_path
 from hotline.web.reports_api import reports_router
 from hotline.web.softphone import softphone_router
+from hotline.web.supervisor_api import supervisor_router
 from hotline.web.tickets_api import tickets_router
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ class AppState:
     recognition: Callable[[], Awaitable[dict[str, Any] | None]] | None = None
     caller_signing_secret: str | None = None  # browser callers' signed customer ids (None: refused)
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")  # who may scrape /metrics
+    edge_stats: Callable[[], Awaitable[Mapping[str, int]]] | None = None  # the SIP edge's counters
 
 
 class Health(BaseModel):
@@ -168,7 +171,9 @@ def create_app(state: AppState) -> FastAPI:
         app.include_router(tickets_router(state.tickets, access))
     app.include_router(qa_router(state.store, access, state.data_dir, state.qa_rubric, state.tickets))
     app.include_router(reports_router(state.store, state.tickets, state.knowledge))
-    app.include_router(metrics_router(state.redis, agents, state.metrics_allow))
+    app.include_router(supervisor_router(state.redis, agents, state.store, state.tickets, state.flows, state.data_dir))
+    app.include_router(metrics_router(state.redis, agents, state.metrics_allow, state.edge_stats))
+    app.include_router(monitor_router(state.redis, access))
     if state.knowledge is not None:
         app.include_router(knowledge_router(state.knowledge, state.store, access))
     if state.acd is not None and state.call_events is not None:

@@ -1,4 +1,5 @@
-"""``GET /metrics``: Prometheus text format, from every hotline process (see :mod:`hotline.system.metrics`).
+"""``GET /metrics``: Prometheus text format, from every hotline process (see :mod:`hotline.system.metrics`),
+and the SIP edge's decisions (scanners dropped, floods banned... read from Kamailio when scraped).
 
 Queue depth and agents by state are read from Redis when scraped, so they are right whichever
 node changed them. Scrapes are allowed from the addresses in the ``metrics_allow`` setting
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -40,7 +41,11 @@ async def sample_redis(client: aioredis.Redis, agents: AgentDirectory) -> None:
         by_state.labels(str(state)).set(states.get(state, 0))
 
 
-def metrics_router(client: aioredis.Redis, agents: AgentDirectory, allow: Collection[str]) -> APIRouter:
+EdgeStats = Callable[[], Awaitable[Mapping[str, int]]]
+
+
+def metrics_router(client: aioredis.Redis, agents: AgentDirectory, allow: Collection[str],
+                   edge: EdgeStats | None = None) -> APIRouter:
     router = APIRouter(tags=["metrics"])
 
     @router.get("/metrics", response_class=Response)
@@ -52,7 +57,7 @@ def metrics_router(client: aioredis.Redis, agents: AgentDirectory, allow: Collec
             await sample_redis(client, agents)
         except (aioredis.RedisError, OSError) as exc:  # the process metrics are still worth a scrape
             log.warning("metrics: redis unavailable, shared gauges not refreshed", extra={"error": str(exc)})
-        body, content_type = metrics.exposition()
+        body, content_type = metrics.exposition(await edge() if edge is not None else None)
         return Response(body, media_type=content_type)
 
     return router

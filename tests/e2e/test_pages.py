@@ -86,7 +86,7 @@ def test_home_and_login_pages(visit: Visit) -> None:
     page.wait_for_selector("#home-pages ul li")
     assert "Your pages, " in page.inner_text("#home-pages h2")
     links = [a.get_attribute("href") for a in page.query_selector_all("#home-pages a")]
-    assert links == ["/tickets", "/qa", "/reports", "/admin/flows", "/admin/knowledge", "/admin/audit", "/docs"]
+    assert links == ["/tickets", "/qa", "/supervisor", "/reports", "/admin/flows", "/admin/knowledge", "/admin/audit", "/docs"]
     assert page.query_selector("#staff-nav a[href='/admin/flows']") is not None
 
 

@@ -41,11 +41,12 @@ class SippRun:
 
 def run_sipp(scenario: Path, target: str, workdir: Path, calls: int = 1, rate: float = 1.0,
              timeout_s: int = 120, capture: Path | None = None, both_directions: bool = False,
-             max_concurrent: int | None = None) -> SippRun:
-    """Run SIPp; with `capture`, tcpdump records the RTP SIPp receives (and sends, with
-    `both_directions`) on its media port."""
+             max_concurrent: int | None = None, local_ip: str = "127.0.0.1",
+             extra: tuple[str, ...] = ()) -> SippRun:
+    """Run SIPp from `local_ip`; with `capture`, tcpdump records the RTP SIPp receives (and sends,
+    with `both_directions`) on its media port. `extra`: more SIPp options."""
     sipp = require("sipp")
-    media_port = free_port_block(4 * calls + 4, start=40000, end=60000)
+    media_port = free_port_block(4 * min(calls, max_concurrent or calls) + 4, start=40000, end=60000)
     tcpdump = None
     if capture is not None:
         tcpdump = subprocess.Popen(
@@ -56,8 +57,8 @@ def run_sipp(scenario: Path, target: str, workdir: Path, calls: int = 1, rate: f
         time.sleep(1.0)  # tcpdump needs a moment before it sees packets
     argv = [sipp, "-sf", str(scenario), target, "-m", str(calls), "-l", str(max_concurrent or calls),
             "-r", str(rate),
-            "-i", "127.0.0.1", "-p", str(free_port(2)), "-mi", "127.0.0.1", "-mp", str(media_port),
-            "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err", "-trace_screen", "-nostdin"]
+            "-i", local_ip, "-p", str(free_port(2)), "-mi", local_ip, "-mp", str(media_port),
+            "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err", "-trace_screen", "-nostdin", *extra]
     proc = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=timeout_s + 30)
     if tcpdump is not None:
         time.sleep(0.5)

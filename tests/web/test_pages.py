@@ -22,7 +22,7 @@ from hotline.web.pages import ASSETS_DIR, PAGES_DIR, forbidden_page, login_page
 
 STAFF_PAGES = {"/desk": "desk.html", "/tickets": "tickets.html", "/qa": "qa.html", "/admin/flows": "flows.html",
                "/admin/knowledge": "knowledge.html", "/admin/audit": "audit.html", "/": "home.html",
-               "/reports": "reports.html"}
+               "/reports": "reports.html", "/supervisor": "supervisor.html"}
 PUBLIC_PAGES = {"/login": "login.html", "/call": "call.html"}
 STAFF_FILES = {*STAFF_PAGES.values(), "forbidden.html"}  # the refusal page has the staff navigation
 

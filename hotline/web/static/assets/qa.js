@@ -68,6 +68,18 @@ function facts(c) {
   if (tickets.length || (c.tickets || []).length) rows.push(['Tickets', tickets.length ? tickets.join(', ') : c.tickets.join(', ')]);
   return rows.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join('');
 }
+// the supervisors who listened in (listen, whisper or barge): who, when, each mode change, leaving
+function showMonitors(c) {
+  const list = c.monitors || [];
+  $('call-monitors').hidden = !list.length;
+  $('monitor-list').replaceChildren(...list.map(m => {
+    const time = t => new Date(t * 1000).toLocaleTimeString();
+    const modes = (m.modes && m.modes.length ? m.modes : [{mode: m.mode, at: m.at}])
+      .map(x => `${x.mode} at ${time(x.at)}`).join(', then ');
+    const left = m.left_at ? `; left at ${time(m.left_at)}` : '; still on the call';
+    return hotline.text('li', `${m.supervisor}: ${modes}${left}`, {'data-supervisor': m.supervisor});
+  }));
+}
 async function openCall(id) {
   const r = await hotline.request(`/api/qa/calls/${encodeURIComponent(id)}`);
   if (!r.ok) return;
@@ -76,6 +88,7 @@ async function openCall(id) {
   $('call').hidden = false;
   $('call-id').textContent = c.id;
   $('call-summary').innerHTML = facts(c);
+  showMonitors(c);
   if ((c.recordings || {}).caller) player.src = `/api/qa/calls/${encodeURIComponent(id)}/stereo.wav`;
   else player.removeAttribute('src');
   $('no-recording').hidden = Boolean((c.recordings || {}).caller);
