@@ -4,6 +4,7 @@ it closes itself). OpenAPI docs at /docs (served offline)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -78,6 +79,7 @@ class AppState:
 class Health(BaseModel):
     status: str
     version: str
+    store: dict[str, Any]
     redis: dict[str, Any]
     asr: dict[str, Any]
     sip: dict[str, Any]
@@ -129,10 +131,17 @@ def create_app(state: AppState) -> FastAPI:
             asr["service"] = service if service is not None else {"ok": False}
             if service is not None:
                 asr["service"]["ok"] = True
-        ok = redis_ok and listening and bool(workers) and asr.get("service", {}).get("ok", True)
+        try:  # the call store answers (SQLite: off the loop)
+            await asyncio.to_thread(state.store.recent, 1)
+            store: dict[str, Any] = {"ok": True}
+        except Exception as exc:  # noqa: BLE001 (health reports it; it must not fail itself)
+            store = {"ok": False, "error": type(exc).__name__}
+        ok = (redis_ok and listening and bool(workers) and asr.get("service", {}).get("ok", True)
+              and store["ok"])
         return Health(
             status="ok" if ok else "degraded",
             version=__version__,
+            store=store,
             redis={"ok": redis_ok, **({} if redis_ok else {"error": redis_error})},
             asr=asr,
             sip={"listening": listening, "address": state.sip_address, "workers": workers,

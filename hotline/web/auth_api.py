@@ -149,7 +149,8 @@ def auth_router(access: Access, agents: AgentDirectory) -> APIRouter:
         agent = Agent(body.username, body.name, body.skills, await asyncio.to_thread(hash_password, body.password),
                       list(dict.fromkeys(body.roles)))
         await agents.save(agent)
-        await access.record(request, "agent.created", agent.username, {"roles": agent.roles, "skills": agent.skills})
+        await access.record(request, "agent.created", agent.username,
+                            {"roles": agent.roles, "skills": agent.skills, "before": None, "after": agent.public()})
         return agent.public()
 
     @router.delete("/api/agents/{username}")
@@ -158,10 +159,12 @@ def auth_router(access: Access, agents: AgentDirectory) -> APIRouter:
         """Delete an account and end its sessions (not one's own)."""
         if username == user.username:
             raise HTTPException(status_code=409, detail="you cannot delete your own account")
-        if not await agents.delete(username):
+        existing = await agents.get(username)
+        if existing is None or not await agents.delete(username):
             raise HTTPException(status_code=404, detail=f"no agent {username!r}")
         ended = await auth.sessions.revoke_all(username)
-        await access.record(request, "agent.deleted", username, {"sessions_ended": ended})
+        await access.record(request, "agent.deleted", username,
+                            {"sessions_ended": ended, "before": existing.public(), "after": None})
         return {"deleted": username, "sessions_ended": ended}
 
     @router.delete("/api/agents/{username}/sessions")

@@ -30,6 +30,12 @@ _EXAMPLE = {"title": "Parcel arrived damaged", "tags": ["broken", "crushed"], "t
             "script": "I'm sorry it arrived damaged...", "steps": ["Ask for photos", "Create a damage ticket"]}
 
 
+def _plain_or_none(version: Any, article_id: str) -> dict[str, Any] | None:
+    """The article as its file holds it, for the audit log's before / after; None if absent."""
+    found = version.kb.by_id.get(article_id) if version is not None else None
+    return to_plain(found) if found is not None else None
+
+
 def _field_language(matcher: Matcher, language: str) -> str:
     """The article language whose fields the matcher reads for `language` ("zh-CN" -> "zh")."""
     lang = language.lower()
@@ -191,18 +197,21 @@ def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore, acc
         It is validated first; the file is rewritten and the matcher rebuilt at once."""
         if article.get("id", article_id) != article_id:
             raise HTTPException(status_code=422, detail=f"id in the body ({article.get('id')!r}) is not {article_id!r}")
+        before = _plain_or_none(registry.current, article_id)
         try:
             created = await asyncio.get_running_loop().run_in_executor(
                 None, lambda: registry.put_article({**article, "id": article_id}, file))
         except KbError as exc:
             raise HTTPException(status_code=422, detail=str(exc).splitlines()) from exc
+        after = await get_article(article_id)
         await access.record(request, "knowledge.created" if created else "knowledge.edited", article_id,
-                            {"version": registry.status()["version"]})
-        return {"created": created, **await get_article(article_id)}
+                            {"version": registry.status()["version"], "before": before, "after": after["article"]})
+        return {"created": created, **after}
 
     @router.delete("/api/knowledge/{article_id}")
     async def delete_article(request: Request, article_id: str) -> dict[str, Any]:
         """Remove an article from its file (admin); the file's other content and comments stay."""
+        before = _plain_or_none(registry.current, article_id)
         try:
             await asyncio.get_running_loop().run_in_executor(None, registry.delete_article, article_id)
         except KeyError as exc:
@@ -210,7 +219,7 @@ def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore, acc
         except KbError as exc:
             raise HTTPException(status_code=422, detail=str(exc).splitlines()) from exc
         version = registry.status()["version"]
-        await access.record(request, "knowledge.deleted", article_id, {"version": version})
+        await access.record(request, "knowledge.deleted", article_id, {"version": version, "before": before})
         return {"deleted": article_id, "version": version}
 
     add_page(router, "/admin/knowledge", "knowledge.html")

@@ -71,6 +71,12 @@ def test_home_and_login_pages(visit: Visit) -> None:
     home = page.goto(f"{visit.base}/")
     assert home is not None and home.status == 200
     assert page.inner_text("#home-login") == "Staff: log in" and page.query_selector("#whoami") is None
+    # the health of the parts, for anyone (as /api/health): every part up on a running server
+    page.wait_for_selector("#health tbody tr")
+    parts = {row.get_attribute("data-part"): row.inner_text() for row in page.query_selector_all("#health tbody tr")}
+    assert set(parts) == {"SIP edge", "Media workers", "Recogniser", "Redis", "Call store"}, parts
+    assert all("\tup\t" in text for text in parts.values()), parts
+    assert "up, 0 calls of" in parts["Media workers"]
     page.click("#home-login")
     page.wait_for_url(f"{visit.base}/login")
     page.fill("#username", "ada")

@@ -135,6 +135,12 @@ def test_admin_logs_in_once_edits_and_deletes_knowledge_reads_docs_and_logs_out(
     did = {(e["actor"], e["action"], e["target"]) for e in audit}
     assert {("ada", "knowledge.edited", "damaged-item"), ("ada", "knowledge.deleted", "customs-fees"),
             ("ada", "logout", "ada")} <= did
+    # the admin's changes keep what was there before and what is there after
+    edited = next(e for e in audit if e["action"] == "knowledge.edited" and e["target"] == "damaged-item")
+    assert edited["detail"]["before"]["id"] == edited["detail"]["after"]["id"] == "damaged-item"
+    assert edited["detail"]["before"] != edited["detail"]["after"]
+    deleted = next(e for e in audit if e["action"] == "knowledge.deleted")
+    assert deleted["detail"]["before"]["id"] == "customs-fees" and deleted["detail"]["before"]["title"]
 
 
 def test_a_recording_plays_in_the_qa_page_with_the_session_cookie_alone(staff_server: ServerProcess) -> None:

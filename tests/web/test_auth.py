@@ -119,6 +119,7 @@ async def test_cookie_session_needs_csrf_for_changes_and_logout_ends_it(env: Env
     audit = (await http.get("/api/audit", headers=await bearer(http, "ada"))).json()
     created = next(e for e in audit if e["action"] == "agent.created")
     assert created["actor"] == "ada" and created["target"] == "dora" and created["detail"]["roles"] == ["agent"]
+    assert created["detail"]["before"] is None and created["detail"]["after"]["username"] == "dora"
     assert "dora-password-1" not in str(audit)
 
 
