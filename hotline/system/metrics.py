@@ -82,11 +82,19 @@ class _EdgeCounters:
     def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import CounterMetricFamily
 
-        family = CounterMetricFamily("hotline_edge_decisions", "SIP edge decisions (Kamailio), by kind",
-                                     labels=("decision",))
+        decisions = CounterMetricFamily("hotline_edge_decisions", "SIP edge decisions (Kamailio), by kind",
+                                        labels=("decision",))
+        replies = CounterMetricFamily("hotline_edge_replies", "SIP replies from the edge, by class: sent by "
+                                      "the edge itself, or final answers of relayed transactions",
+                                      labels=("sender", "class"))
         for name, value in sorted(self.values.items()):
-            family.add_metric((name.removeprefix("edge_"),), value)
-        yield family
+            group, _, stat = name.rpartition(":")
+            if not group:
+                decisions.add_metric((name.removeprefix("edge_"),), value)
+            elif group in ("sl", "tmx"):
+                replies.add_metric(("edge" if group == "sl" else "relayed", stat.split("_")[0]), value)
+        yield decisions
+        yield replies
 
 
 def _counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:

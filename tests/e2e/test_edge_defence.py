@@ -20,10 +20,17 @@ SCANNER = "127.0.0.5"
 
 
 def edge_decisions(server: ServerProcess) -> dict[str, float]:
+    """The edge's decisions, and its replies as "replies:<sender>:<class>", from /metrics."""
     reply = httpx.get(f"{server.base_url}/metrics", timeout=10)
     assert reply.status_code == 200, reply.text
-    return {s.labels["decision"]: s.value for family in text_string_to_metric_families(reply.text)
-            for s in family.samples if s.name == "hotline_edge_decisions_total"}
+    found = {}
+    for family in text_string_to_metric_families(reply.text):
+        for s in family.samples:
+            if s.name == "hotline_edge_decisions_total":
+                found[s.labels["decision"]] = s.value
+            elif s.name == "hotline_edge_replies_total":
+                found[f"replies:{s.labels['sender']}:{s.labels['class']}"] = s.value
+    return found
 
 
 def test_a_scanner_flood_is_dropped_and_banned_while_a_real_call_completes(
@@ -69,3 +76,4 @@ def test_a_scanner_flood_is_dropped_and_banned_while_a_real_call_completes(
     assert counted.get("banned_dropped", 0) >= 3000, counted  # most of the flood met the ban
     assert counted.get("scanner_dropped", 0) >= 1, counted  # before the ban: dropped by its User-Agent
     assert counted.get("busy_refused", 0) == 0, counted
+    assert counted.get("replies:relayed:2xx", 0) >= 1, counted  # the real caller's INVITE, answered

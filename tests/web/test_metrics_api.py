@@ -123,6 +123,17 @@ def test_the_grafana_dashboard_uses_only_metrics_that_exist() -> None:
         if callable(maker) and hasattr(maker, "cache_info"):  # the lazily created metrics
             for family in maker().describe():
                 names |= {family.name, f"{family.name}_total", f"{family.name}_bucket"}
+    names |= {"hotline_edge_decisions_total", "hotline_edge_replies_total"}  # read from Kamailio when scraped
     board = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
     used = {m for panel in board["panels"] for t in panel["targets"] for m in re.findall(r"hotline_\w+", t["expr"])}
     assert len(used) >= 10 and used <= names, used - names
+
+
+def test_the_edge_counters_are_exported_as_decisions_and_replies_by_class() -> None:
+    body, _kind = metrics.exposition({"edge_scanner_dropped": 7, "edge_flood_banned": 1, "sl:4xx_replies": 3,
+                                      "tmx:2xx_transactions": 5})
+    found = samples(body.decode())
+    assert found[("hotline_edge_decisions_total", (("decision", "scanner_dropped"),))] == 7.0
+    assert found[("hotline_edge_decisions_total", (("decision", "flood_banned"),))] == 1.0
+    assert found[("hotline_edge_replies_total", (("class", "4xx"), ("sender", "edge")))] == 3.0
+    assert found[("hotline_edge_replies_total", (("class", "2xx"), ("sender", "relayed")))] == 5.0

@@ -285,14 +285,20 @@ class KamailioEdge:
         await self.child.stop(timeout=5.0)
 
 
+REPLY_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "6xx")
+
+
 async def edge_stats(run_dir: Path, timeout: float = 2.0) -> dict[str, int]:
-    """The edge's counters by name; {} when kamcmd or the edge does not answer."""
+    """The edge's counters by name: its decisions (:data:`COUNTERS`), the replies it sent itself
+    (``sl:4xx_replies``...) and the transactions it relayed by final class (``tmx:2xx_transactions``
+    ...); {} when kamcmd or the edge does not answer."""
     binary = shutil.which("kamcmd") or ("/usr/sbin/kamcmd" if Path("/usr/sbin/kamcmd").exists() else None)
     if binary is None:
         return {}
+    wanted = {*COUNTERS, *(f"sl:{c}_replies" for c in REPLY_CLASSES), *(f"tmx:{c}_transactions" for c in REPLY_CLASSES)}
     try:
         proc = await asyncio.create_subprocess_exec(
-            binary, "-s", f"unix:{run_dir.resolve()}/kamailio_ctl", "stats.get_statistics", "script:",
+            binary, "-s", f"unix:{run_dir.resolve()}/kamailio_ctl", "stats.get_statistics", "script:", "sl:", "tmx:",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except (OSError, TimeoutError):
@@ -301,6 +307,6 @@ async def edge_stats(run_dir: Path, timeout: float = 2.0) -> dict[str, int]:
     for line in out.decode(errors="replace").splitlines():
         name, _, value = line.strip().strip('"').rpartition(" = ")
         key = name.removeprefix("script:")
-        if key in COUNTERS and value.strip().isdigit():
+        if key in wanted and value.strip().isdigit():
             found[key] = int(value)
     return found
