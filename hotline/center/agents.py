@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 import yaml
 
 from hotline.center.keys import AGENTS_KEY, PRESENCE_KEY, agent_channel
+from hotline.center.presence_log import log_change
 from hotline.system.errors import HotlineError
 
 
@@ -219,5 +220,6 @@ class AgentDirectory:
             raise AgentError(f"state must be one of {', '.join(STATES)}")
         presence = Presence(state, time.time() if since is None else since, call, previous, reason, next_state)
         await self.redis.hset(PRESENCE_KEY, username, json.dumps(asdict(presence)))
+        await log_change(self.redis, username, state, presence.since)  # for the reports' occupancy
         await self.redis.publish(agent_channel(username), json.dumps({"type": "state", **asdict(presence)}))
         return presence

@@ -11,6 +11,7 @@ LIVE_CALLS_KEY = "hotline:calls:live"  # hash: call id -> worker
 # agents
 AGENTS_KEY = "hotline:agents"  # hash: username -> account JSON
 PRESENCE_KEY = "hotline:presence"  # hash: username -> presence JSON
+PRESENCE_LOG_KEY = "hotline:presence:log"  # stream: every presence change (agent, state, at), capped
 
 # the ACD
 ACD_REQUESTS_KEY = "hotline:acd:requests"

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hotline.center.presence_log import occupancy
 from hotline.center.report_table import Table, mean, rate
 from hotline.center.report_table import cols as _cols
 from hotline.center.report_table import total as _total
@@ -103,8 +104,10 @@ def _finish_times(row: dict[str, Any]) -> None:
         row[f"avg_{key}_s"] = mean(values)
 
 
-def acd_tables(records: Sequence[Mapping[str, Any]], queue: str | None, target_s: float
-               ) -> dict[str, Table]:
+def acd_tables(records: Sequence[Mapping[str, Any]], queue: str | None, target_s: float,
+               presence: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Table]:
+    """The ``acd`` and ``agents`` tables; ``presence``: seconds per agent and state in the period
+    (:func:`hotline.center.presence_log.times_in_state`), for occupancy and time available / away."""
     queues: dict[str, dict[str, Any]] = {}
     agents: dict[str, dict[str, Any]] = {}
     for r in records:
@@ -162,13 +165,19 @@ def acd_tables(records: Sequence[Mapping[str, Any]], queue: str | None, target_s
         row["abandon_rate"] = rate(row["abandoned"], row["offered"])
         _finish_times(row)
         acd_rows.append(row)
+    if not queue:  # an agent who took no call in the period still worked (or waited) in it
+        for name in presence or {}:
+            agents.setdefault(name, _blank_agent(name))
     agent_rows = []
     for name in sorted(agents):
         row = agents[name]
         _finish_times(row)
         qa = row.pop("_qa")
         row["qa_percent"] = mean(qa)
-        row["occupancy"] = row["available_s"] = row["away_s"] = None  # see NOT_RECORDED
+        seconds = (presence or {}).get(name)
+        row["occupancy"] = occupancy(seconds) if seconds else None
+        row["available_s"] = seconds.get("available", 0.0) if seconds else None
+        row["away_s"] = round(sum(seconds.get(st, 0.0) for st in ("away", "not_responding")), 1) if seconds else None
         agent_rows.append(row)
     times = [("talk_s", "Talk (s)"), ("avg_talk_s", "Avg talk (s)"), ("hold_s", "Hold (s)"), ("wrap_s", "Wrap-up (s)"),
              ("avg_handle_s", "Avg handle (s)")]
@@ -187,5 +196,7 @@ def acd_tables(records: Sequence[Mapping[str, Any]], queue: str | None, target_s
                                         ("ring_timeout", "Not answered"), ("qa_percent", "QA %"),
                                         ("occupancy", "Occupancy"), ("available_s", "Available (s)"),
                                         ("away_s", "Away (s)")), agent_rows,
-                        "Occupancy and time available / away are not available: presence history is not stored."),
+                        "Occupancy = time ringing, on calls and in wrap-up / (that + time available), from the "
+                        "agents' presence changes (empty where none were logged in the period); away includes "
+                        "not responding."),
     }

@@ -8,11 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # figures that nothing in the stored records can give (the page and the final note say so)
-NOT_RECORDED = {
-    "agents.occupancy": "agents' presence over time is not stored (only the current state, in Redis)",
-    "agents.available_s": "agents' presence over time is not stored",
-    "agents.away_s": "agents' presence over time is not stored",
-}
+NOT_RECORDED: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -272,15 +272,17 @@ TABLES = ("calls_by_hour", "calls_by_day", "calls_by_channel", "ivr_containment"
 
 def build(records: Iterable[Mapping[str, Any]], *, since: float, until: float, queue: str | None = None,
           target_s: float = SERVICE_TARGET_S, tz_offset_s: int = 0, knowledge: Mapping[str, Any] | None = None,
-          tickets: Iterable[Mapping[str, Any]] | None = None, now: float | None = None) -> dict[str, Table]:
+          tickets: Iterable[Mapping[str, Any]] | None = None, now: float | None = None,
+          presence: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Table]:
     """Every table of the report. `records` are the calls started in the period (others are left
     out here too); `knowledge` is `usage_report` over the same calls; `tickets` are ticket dicts
-    (`Ticket.to_dict()`), None when there is no ticket store."""
+    (`Ticket.to_dict()`), None when there is no ticket store; `presence` is seconds per agent and
+    state in the period (`hotline.center.presence_log`), None where no presence log is at hand."""
     calls = [r for r in select(records, queue) if since <= float(r.get("started_at") or 0.0) < until]
     tables: dict[str, Table] = {}
     tables.update(volume_tables(calls, tz_offset_s))
     tables.update(ivr_tables(calls))
-    tables.update(acd_tables(calls, queue, target_s))
+    tables.update(acd_tables(calls, queue, target_s, presence))
     tables.update(knowledge_tables(knowledge))
     tables["tickets"] = tickets_table(tickets or [], since, until, queue, time.time() if now is None else now)
     if tickets is None:
@@ -292,6 +294,8 @@ def build(records: Iterable[Mapping[str, Any]], *, since: float, until: float, q
 def not_available(tables: Mapping[str, Table]) -> dict[str, str]:
     """The figures the period's records cannot give, and why."""
     missing = dict(NOT_RECORDED)
+    if not any(r.get("occupancy") is not None or r.get("available_s") is not None for r in tables["agents"].rows):
+        missing["agents.occupancy"] = "no agent presence changes in the period (logged since this version)"
     served = [r for r in tables["acd"].rows if r["answered"]]
     if served and all(r["hold_s"] is None for r in served):
         missing["acd.hold_s"] = "hold times are not in these calls' records (`holds`)"

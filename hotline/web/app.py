@@ -179,7 +179,7 @@ def create_app(state: AppState) -> FastAPI:
     if state.tickets is not None:
         app.include_router(tickets_router(state.tickets, access))
     app.include_router(qa_router(state.store, access, state.data_dir, state.qa_rubric, state.tickets))
-    app.include_router(reports_router(state.store, state.tickets, state.knowledge))
+    app.include_router(reports_router(state.store, state.tickets, state.knowledge, redis=state.redis))
     app.include_router(supervisor_router(state.redis, agents, state.store, state.tickets, state.flows, state.data_dir))
     app.include_router(metrics_router(state.redis, agents, state.metrics_allow, state.edge_stats))
     app.include_router(monitor_router(state.redis, access))

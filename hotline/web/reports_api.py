@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import redis.asyncio as aioredis
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse, Response
 
@@ -22,11 +24,14 @@ from hotline.assist.matcher import Matcher
 from hotline.assist.registry import KnowledgeRegistry
 from hotline.assist.report import usage_report
 from hotline.center import reports
+from hotline.center.presence_log import changes_between, times_in_state
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketFilter, TicketStore
 from hotline.web.access import ADMIN, PUBLIC, SUPERVISOR
 from hotline.web.pages import add_page
 from hotline.web.periods import parse_time
+
+log = logging.getLogger(__name__)
 
 CHART_JS = Path("/usr/share/javascript/chart.js/chart.min.js")  # Debian's libjs-chart.js (3.9)
 CHART_JS_ROUTE = "/vendor/chart.js/chart.min.js"
@@ -49,7 +54,7 @@ def local_offset_s(at: float) -> int:
 
 def reports_router(store: CallStore, tickets: TicketStore | None = None,
                    knowledge: KnowledgeRegistry[Matcher] | None = None,
-                   target_s: float = reports.SERVICE_TARGET_S) -> APIRouter:
+                   target_s: float = reports.SERVICE_TARGET_S, redis: aioredis.Redis | None = None) -> APIRouter:
     router = APIRouter(tags=["reports"])
 
     def period(since: str | None, until: str | None) -> tuple[float, float]:
@@ -74,8 +79,14 @@ def reports_router(store: CallStore, tickets: TicketStore | None = None,
             ticket_dicts = [t.to_dict() for t in found]
         offset = tz * 60 if tz is not None else local_offset_s(start)
         goal = target if target is not None else target_s
+        presence = None
+        if redis is not None:
+            try:
+                presence = times_in_state(await changes_between(redis, start, end), start, end)
+            except (aioredis.RedisError, OSError) as exc:  # the rest of the report does not need Redis
+                log.warning("reports: presence log unavailable", extra={"error": type(exc).__name__})
         tables = reports.build(selected, since=start, until=end, queue=queue, target_s=goal, tz_offset_s=offset,
-                               knowledge=usage, tickets=ticket_dicts)
+                               knowledge=usage, tickets=ticket_dicts, presence=presence)
         head = {"since": start, "until": end, "queue": queue, "target_s": goal, "tz_offset_s": offset}
         return head, tables
 
