@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := redis-server kamailio sip-tester baresip espeak-ng sox tcpdump chromium graphviz eslint fonts-noto-cjk libjs-chart.js
+APT_PACKAGES := redis-server kamailio sip-tester baresip espeak-ng sox tcpdump chromium graphviz eslint fonts-noto-cjk libjs-chart.js postgresql
 RUN_ARGS ?=
 
 .PHONY: setup system venv models run test test-unit lint bench clean

@@ -32,8 +32,26 @@ _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])(\u0003?) (?=\u0002?[\u3400-\u9fff])
 
 
 # fields that the app process writes into a live call's record; a worker's save keeps them
-_WRITTEN_ELSEWHERE = ("wrapup", "post_transcript", "assist", "qa", "offers")
+WRITTEN_ELSEWHERE = ("wrapup", "post_transcript", "assist", "qa", "offers")
 _PATH = re.compile(r"^\$(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])+$")
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def path_steps(path: str) -> list[str | int]:
+    """A record path (``$.assist.suggestions[2].feedback``) as its keys and list indexes."""
+    if not _PATH.match(path):
+        raise ValueError(f"bad record path {path!r}")
+    return [key if key else int(index) for key, index in _STEP.findall(path)]
+
+
+def search_result(data: dict[str, Any], snippet: str) -> dict[str, Any]:
+    """One call as a QA search lists it (``snippet``: the index text around the words found)."""
+    return {"id": data["id"], "started_at": data["started_at"], "duration_s": data.get("duration_s"),
+            "status": data.get("status"), "channel": data.get("channel"), "caller": data.get("from_uri"),
+            "agent": data.get("agent", ""), "outcome": data.get("outcome", ""),
+            "disposition": (data.get("wrapup") or {}).get("disposition", ""),
+            "queues": sorted({t.get("queue") for t in data.get("transfers") or [] if t.get("queue")}),
+            "tickets": data.get("tickets") or [], "snippet": _CJK_GAP.sub(r"\1", snippet).strip()}
 
 
 class CallStore(Protocol):
@@ -84,7 +102,7 @@ class SqliteCallStore:
             # the post-call transcript) are kept when the worker's copy of the record lacks them
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                missing = [k for k in _WRITTEN_ELSEWHERE if fields.get(k) is None]
+                missing = [k for k in WRITTEN_ELSEWHERE if fields.get(k) is None]
                 if missing:
                     row = self._conn.execute("SELECT data FROM calls WHERE id=?", (call_id,)).fetchone()
                     if row is not None:
@@ -233,16 +251,7 @@ class SqliteCallStore:
         sql += "".join(f" AND {w}" for w in where) + " ORDER BY c.started_at DESC LIMIT ? OFFSET ?"
         with self._lock:
             rows = self._conn.execute(sql, (*args, query.limit, query.offset)).fetchall()
-        out = []
-        for raw, snippet in rows:
-            data = json.loads(raw)
-            out.append({"id": data["id"], "started_at": data["started_at"], "duration_s": data.get("duration_s"),
-                        "status": data.get("status"), "channel": data.get("channel"), "caller": data.get("from_uri"),
-                        "agent": data.get("agent", ""), "outcome": data.get("outcome", ""),
-                        "disposition": (data.get("wrapup") or {}).get("disposition", ""),
-                        "queues": sorted({t.get("queue") for t in data.get("transfers") or [] if t.get("queue")}),
-                        "tickets": data.get("tickets") or [], "snippet": _CJK_GAP.sub(r"\1", snippet).strip()})
-        return out
+        return [search_result(json.loads(raw), snippet) for raw, snippet in rows]
 
     def close(self) -> None:
         with self._lock:
