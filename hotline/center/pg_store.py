@@ -224,7 +224,7 @@ class PostgresCallStore:
                             conn.execute(statement)
                     self.trigram_index = True
                 except psycopg.Error as e:  # no pg_trgm (or no right to create it): search scans
-                    log.warning("call search without a trigram index: %s", e)
+                    log.warning("call search without a trigram index", extra={"error": str(e)})
         except BaseException:
             conn.close()
             raise

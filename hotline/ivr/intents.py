@@ -17,6 +17,7 @@ The method is deliberately simple so that a score can be explained to whoever wr
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import unicodedata
@@ -225,3 +226,29 @@ def heard(phrases: tuple[str, ...], text: str, language: str) -> bool:
         return any(p.replace(" ", "") in compact for p in phrases if p)
     said = _words(text)
     return any(f" {' '.join(_WORD.findall(p))} " in said for p in phrases if p)
+
+
+NEAR_RATIO = 0.85  # "trap my parcel" for "track my parcel" (0.90); "probably" is not "problem"
+NEAR_MIN_LEN = 8  # shorter phrases ("open", "problem") must be heard exactly
+
+
+def _near(phrase: list[str], said: list[str]) -> bool:
+    want, got = " ".join(phrase), " ".join(said)
+    if want == got:
+        return True
+    return len(want) >= NEAR_MIN_LEN and difflib.SequenceMatcher(None, want, got).ratio() >= NEAR_RATIO
+
+
+def nearly_heard(phrases: tuple[str, ...], text: str, language: str) -> bool:
+    """Whether `text` holds one of the phrases nearly: the same number of words, spelled at least
+    85% alike, for phrases of eight letters or more (a recogniser's "trap my parcel" for "track my
+    parcel", "redelivary"); English only: Chinese phrases are matched by substring in :func:`heard`."""
+    if language.startswith("zh"):
+        return False
+    said = _WORD.findall(text.lower())
+    for phrase in phrases:
+        words = _WORD.findall(phrase.lower())
+        for start in range(len(said) - len(words) + 1 if words else 0):
+            if _near(words, said[start:start + len(words)]):
+                return True
+    return False

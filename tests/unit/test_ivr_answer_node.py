@@ -342,3 +342,15 @@ def test_words_an_ask_node_cannot_place_go_to_the_bot_and_its_intents_still_work
     caller = Caller(text)
     caller.say("what is the capital of france")
     assert caller.engine.path[-1] == "bot" and caller.questions[-1].question == "what is the capital of france"
+
+
+def test_a_menu_option_nearly_heard_is_taken_before_the_bot() -> None:
+    from hotline.ivr.intents import nearly_heard
+
+    options = ("tracking", "track", "track my parcel", "where is my parcel")
+    assert nearly_heard(options, "Trap my parcel.", "en")  # the recogniser's slip, not a question for the bot
+    assert nearly_heard(("redelivery",), "redelivary please", "en")
+    assert not nearly_heard(("problem",), "probably not", "en")  # short phrases must be heard exactly
+    assert not nearly_heard(("hours", "opening hours", "open"), "i hope so", "en")
+    assert not nearly_heard(("track my parcel",), "what will the weather be like", "en")
+    assert not nearly_heard(("查询",), "查询", "zh")  # Chinese is matched by substring, exactly

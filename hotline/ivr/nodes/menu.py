@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from hotline.ivr.actions import IvrAction, Listen
-from hotline.ivr.intents import heard
+from hotline.ivr.intents import heard, nearly_heard
 from hotline.ivr.model import Choice, Run
 from hotline.ivr.nodes.asking import ASKING_KEYS, OTHER_SPEECH, AskingNode, load_asking, load_other_speech
 from hotline.ivr.nodes.fields import Fields
@@ -40,6 +40,9 @@ class MenuNode(AskingNode):
         glob = run.global_choice(self, text=text)
         if glob is not None:
             return [*run.interrupt(self), *run.choose(self, glob)]
+        for choice in self.choices:  # a word of an option nearly heard ("trap" for "track")
+            if nearly_heard(choice.phrases_for(lang), text, lang):
+                return [*run.interrupt(self), *run.choose(self, choice)]
         other = self.other_speech(run, text)
         if other is not None:
             return other
