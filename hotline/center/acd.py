@@ -12,20 +12,21 @@ is in Redis, so a server restart keeps queues and presence.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from hotline.center.agents import AgentDirectory, AgentState
+from hotline.center.keys import ACD_LOCK_KEY, agent_channel
 from hotline.center.keys import ACD_REQUESTS_KEY as REQUESTS_KEY
 from hotline.center.keys import ACD_STATS_KEY as STATS_KEY
 from hotline.center.keys import ACD_WAITING_KEY as WAITING_KEY
 from hotline.center.keys import acd_call_key as call_key
-from hotline.center.keys import agent_channel
 from hotline.center.store import CallStore
 from hotline.system import metrics
 from hotline.system.loops import supervised
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 # what an offer came to (an offer's `outcome` in the record, a `ring_cancelled` message's `reason`)
 ANSWERED, DECLINED, TIMEOUT, ABANDONED = "answered", "declined", "timeout", "abandoned"
+LOCK_TTL_S = 10.0  # the cluster-wide ACD lock expires if its holder dies
 WITHDRAWN = "withdrawn"  # the ringing desk went away or left the ringing state on its own
 # the call's variables that say why the caller wants an agent, first found wins
 REASON_KEYS = ("transfer_reason", "problem", "choice")
@@ -95,7 +97,10 @@ async def position(client: aioredis.Redis, call: str) -> int | None:
 
 class Acd:
     """The ACD loop (`run`) and what desks do to an offer (`answer`, `decline`). One lock orders
-    them, so that an answer or a decline never races the loop's ring timeout."""
+    them, so that an answer or a decline never races the loop's ring timeout: an asyncio lock in
+    this process, and a Redis lock (:data:`ACD_LOCK_KEY`, expiring) across the cluster, since every
+    node runs the loop and any node's desk may answer. A node that dies holding it delays the others
+    by at most LOCK_TTL_S."""
 
     def __init__(self, client: aioredis.Redis, agents: AgentDirectory, ring_timeout_s: float = 15.0,
                  store: CallStore | None = None) -> None:
@@ -103,7 +108,7 @@ class Acd:
         self.agents = agents
         self.ring_timeout_s = ring_timeout_s
         self.store = store
-        self._lock = asyncio.Lock()
+        self._local = asyncio.Lock()
         self._offers: list[tuple[str, dict[str, Any]]] = []  # (call, offer with its outcome) to write
         self._write_lock = asyncio.Lock()  # offers reach a record in the order they ended
 
@@ -111,11 +116,16 @@ class Acd:
         """Append each offer and its outcome to the call's record in `store` (`offers`)."""
         self.store = store
 
+    @contextlib.asynccontextmanager
+    async def _ordered(self) -> AsyncIterator[None]:
+        async with self._local, self.redis.lock(ACD_LOCK_KEY, timeout=LOCK_TTL_S, blocking_timeout=LOCK_TTL_S):
+            yield
+
     async def run(self) -> None:
         await supervised(self.step, name="acd", every_s=0.2)
 
     async def step(self) -> None:
-        async with self._lock:
+        async with self._ordered():
             while True:
                 raw = await self.redis.lpop(REQUESTS_KEY)
                 if raw is None or isinstance(raw, list):
@@ -237,7 +247,7 @@ class Acd:
     async def answer(self, call: str, agent: str) -> dict[str, Any] | None:
         """The agent took the call: returns the call's queue entry (with its worker), or None if it
         is not ringing this agent any more."""
-        async with self._lock:
+        async with self._ordered():
             data = await self._load(call)
             if data is None or data.get("ringing") != agent:
                 return None
@@ -257,7 +267,7 @@ class Acd:
     async def decline(self, call: str, agent: str) -> bool:
         """The agent turned the offer down: she stays available, and the call goes to the next
         eligible agent at once (never back to her). False if the call is not ringing her."""
-        async with self._lock:
+        async with self._ordered():
             data = await self._load(call)
             if data is None or data.get("ringing") != agent:
                 return False

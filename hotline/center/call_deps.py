@@ -85,3 +85,4 @@ class SessionDeps:
     queues: Queues | None = None  # ACD queues (agents); None: nobody can take a transfer
     answers: Answers | None = None  # the voice bot's answers; None: nothing fits any question
     redactor: Callable[[str], UtteranceRedactor] = field(default=default_redactor)  # per speaker, by language
+    node: str = ""  # the cluster node this worker belongs to (kept in each call's record)

@@ -24,7 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
         args.config, sip=args.sip, http=args.http, flows=args.flows, data=args.data, redis=args.redis,
         workers=args.workers, asr_engine=args.asr_engine, asr_language=args.language,
         asr_vosk_model=args.vosk_model, log_level=args.log_level, media_address=args.media_address,
-        demo=False if args.production else None,
+        demo=False if args.production else None, node=args.node, database=args.database,
     )
     setup_logging(settings.log_level, "serve")
     return asyncio.run(Supervisor(settings).run())
@@ -57,6 +57,14 @@ def _users(args: argparse.Namespace) -> int:
     return users_cli.run(args.users_command, settings, getattr(args, "username", ""), getattr(args, "name", ""),
                          getattr(args, "roles", "agent"), getattr(args, "skills", ""),
                          getattr(args, "password_stdin", False))
+
+
+def _node(args: argparse.Namespace) -> int:
+    from hotline.center import node_cli
+
+    settings = load_settings(args.config, data=args.data, redis=args.redis, log_level="WARNING")
+    return node_cli.run(args.node_command, settings, getattr(args, "node", ""), getattr(args, "off", False),
+                        getattr(args, "wait", None), getattr(args, "json", False))
 
 
 def _models_prepare(args: argparse.Namespace) -> int:
@@ -161,6 +169,13 @@ def _assist_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _redis_options(parser: argparse.ArgumentParser, config_help: str, redis_help: str) -> None:
+    """--config, --data and --redis of a command that works on the server's Redis."""
+    parser.add_argument("--config", type=Path, help=config_help)
+    parser.add_argument("--data", type=Path, help="data directory of the embedded Redis (default data)")
+    parser.add_argument("--redis", help=redis_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="Offline-first contact-center server.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data", type=Path, help="data directory (default data)")
     serve.add_argument("--media-address", help="address for RTP in SDP (required with --sip 0.0.0.0:PORT)")
     serve.add_argument("--redis", help="Redis URL; without it an embedded redis-server runs in the data dir")
+    serve.add_argument("--node", help="this node's name in a cluster (default the host name)")
+    serve.add_argument("--database", help="PostgreSQL URL shared by the cluster (default SQLite in the data dir)")
     serve.add_argument("--workers", type=int, help="media worker processes, 4 calls each (default 6)")
     serve.add_argument("--asr-engine", choices=list(ENGINES), help="speech engine (default auto)")
     serve.add_argument("--language", help="caller language for ASR (default en)")
@@ -183,9 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     users = sub.add_parser("users", help="staff accounts (the first admin of a production install)")
-    users.add_argument("--config", type=Path, help="settings YAML (data directory, Redis, password rules)")
-    users.add_argument("--data", type=Path, help="data directory of the embedded Redis (default data)")
-    users.add_argument("--redis", help="Redis URL, when the server uses one")
+    _redis_options(users, "settings YAML (data directory, Redis, password rules)", "Redis URL, when the server uses one")
     usub = users.add_subparsers(dest="users_command", required=True)
     uadd = usub.add_parser("add", help="create a user (asks for the password)")
     uadd.add_argument("username")
@@ -202,6 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
     udel.add_argument("username")
     usub.add_parser("list", help="list users and roles")
     users.set_defaults(func=_users)
+
+    node = sub.add_parser("node", help="the cluster: nodes, their workers and calls; drain a node")
+    _redis_options(node, "settings YAML (its `redis:` is the cluster's)", "the cluster's Redis URL")
+    nsub = node.add_subparsers(dest="node_command", required=True)
+    nstat = nsub.add_parser("status", help="list nodes (up, draining), their workers and live calls")
+    nstat.add_argument("--json", action="store_true", help="print JSON")
+    ndrain = nsub.add_parser("drain", help="send no new call to NODE; its calls finish (for upgrades)")
+    ndrain.add_argument("node")
+    ndrain.add_argument("--wait", type=float, metavar="S", help="wait up to S seconds for its calls to end")
+    ndrain.add_argument("--off", action="store_true", help="stop draining: the node takes calls again")
+    node.set_defaults(func=_node)
 
     worker = sub.add_parser("worker", help="(internal) one media worker, started by serve")
     worker.add_argument("--settings-file", required=True)

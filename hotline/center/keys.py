@@ -8,6 +8,11 @@ EVENTS_STREAM = "hotline:events"  # every call event (XADD); the app's CallEvent
 WORKERS_KEY = "hotline:workers"  # hash: worker id -> heartbeat JSON
 LIVE_CALLS_KEY = "hotline:calls:live"  # hash: call id -> worker
 
+# the cluster (hotline.center.nodes)
+NODES_KEY = "hotline:nodes"  # hash: node -> its latest beat JSON (http, sip, pid, ts)
+DRAINING_KEY = "hotline:nodes:draining"  # hash: node -> {"at"}: no new calls go there
+ACD_LOCK_KEY = "hotline:acd:lock"  # one ACD step at a time, cluster-wide
+
 # agents
 AGENTS_KEY = "hotline:agents"  # hash: username -> account JSON
 PRESENCE_KEY = "hotline:presence"  # hash: username -> presence JSON
@@ -34,6 +39,11 @@ def agent_channel(username: str) -> str:
     return f"hotline:agent:{username}"
 
 
+def node_desks_key(node: str) -> str:
+    """Hash: the agents whose desks this node serves -> open desk count."""
+    return f"hotline:node:{node}:desks"
+
+
 def acd_call_key(call: str) -> str:
     return f"hotline:acd:call:{call}"
 
@@ -55,3 +65,8 @@ def control_key(worker: str) -> str:
 def bot_answer_key(request: str) -> str:
     """List: the app's answer to one bot question (one JSON item, expiring)."""
     return f"{BOT_ANSWER_PREFIX}{request}"
+
+# flow and knowledge versions shared by the nodes of a cluster (hotline.center.cluster_versions)
+FLOWS_CLUSTER_KEY = "hotline:cluster:flows"  # hash: flow name -> JSON {name, file, version, sha, text, node, at, seq}
+KNOWLEDGE_CLUSTER_KEY = "hotline:cluster:knowledge"  # hash: file name -> JSON {file, sha, text, node, at, seq}
+CLUSTER_SEQ_KEY = "hotline:cluster:seq"  # counter: the cluster sequence number of every publication

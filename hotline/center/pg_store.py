@@ -18,23 +18,20 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import threading
-import unicodedata
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
+from hotline.center.pg_db import PgConnection
+from hotline.center.pg_text import get_path, like_pattern, query_terms, set_path, snippet, words_of
 from hotline.center.records import CallRecord, CallStatus
-from hotline.center.store import HIT_END, HIT_START, WRITTEN_ELSEWHERE, path_steps, search_result
-from hotline.qa.search import CallQuery, index_text, spaced
+from hotline.center.store import WRITTEN_ELSEWHERE, path_steps, search_result
+from hotline.qa.search import CallQuery, index_text
 
 log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
-_SCHEMA_LOCK = 0x686F746C  # advisory lock key: two processes creating the schema at once wait in turn
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS calls ("
     " id TEXT PRIMARY KEY,"
@@ -47,207 +44,32 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS calls_live ON calls(status) WHERE status = 'live'",
     "CREATE INDEX IF NOT EXISTS calls_data ON calls USING GIN (data jsonb_path_ops)",
 )
+# a record of node %s (NULL: any), or one written before nodes existed
+_OF_NODE = "(%s::text IS NULL OR COALESCE(data->>'node', '') IN ('', %s::text))"
 _TRIGRAMS = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS calls_words ON calls USING GIN (words gin_trgm_ops)",
 )
 
-_TOKEN = re.compile(r"[^\W_]+")  # what SQLite's unicode61 tokenizer keeps: runs of letters and digits
-_TERM = re.compile(r"[\w\u3400-\u9fff]+")  # a reviewer's words, as `fts_query` splits them
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-SNIPPET_TOKENS = 12
-_ELLIPSIS = " ... "
-
-
-def _fold(token: str) -> str:
-    """Lower case without diacritics (unicode61's ``remove_diacritics 2``)."""
-    decomposed = unicodedata.normalize("NFD", token.lower())
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
-
-
-def _tokens(text: str) -> list[tuple[str, int, int]]:
-    return [(_fold(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-
-
-def words_of(text: str) -> str:
-    """Index text as the searched column: folded tokens, one space between and around them."""
-    return " " + " ".join(t for t, _, _ in _tokens(text)) + " "
-
-
-def query_terms(text: str) -> list[tuple[list[str], bool]] | None:
-    """A reviewer's words as phrases of folded tokens, each with whether its last token is a prefix
-    (the last word, unless Chinese); None when nothing searchable (as `fts_query`)."""
-    terms = _TERM.findall(text.lower())
-    if not terms:
-        return None
-    out = []
-    for i, term in enumerate(terms):
-        tokens = [t for t, _, _ in _tokens(spaced(term))]
-        if tokens:
-            out.append((tokens, i == len(terms) - 1 and not _CJK.search(term)))
-    return out or None
-
-
-def _like(phrase: list[str], prefix: bool) -> str:
-    body = " ".join(phrase).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"% {body}{'%' if prefix else ' %'}"
-
-
-def snippet(text: str, terms: list[tuple[list[str], bool]], size: int = SNIPPET_TOKENS) -> str:
-    """The words found in ``text`` marked, in a window of ``size`` tokens (FTS5's ``snippet()``)."""
-    tokens = _tokens(text)
-    hits: list[tuple[int, int, int]] = []  # (first token, last token, term)
-    for n, (phrase, prefix) in enumerate(terms):
-        k = len(phrase)
-        for i in range(len(tokens) - k + 1):
-            if all(tokens[i + j][0] == phrase[j] for j in range(k - 1)) and (
-                    tokens[i + k - 1][0].startswith(phrase[-1]) if prefix else tokens[i + k - 1][0] == phrase[-1]):
-                hits.append((i, i + k - 1, n))
-    if not tokens:
-        return ""
-    start = 0
-    if hits and len(tokens) > size:
-        best = -1
-        for first, _, _ in hits:  # a window starting at each hit: most different words, then most hits
-            inside = [h for h in hits if h[0] >= first and h[1] < first + size]
-            score = 1000 * len({h[2] for h in inside}) + len(inside)
-            if score > best:
-                best = score
-                last = max(h[1] for h in inside)
-                start = first - (size - (last - first + 1)) // 2  # the hits in the middle
-        start = max(0, min(start, len(tokens) - size))
-    end = min(len(tokens), start + size)  # tokens [start, end)
-    marks = sorted((h[0], h[1]) for h in hits if h[0] >= start and h[1] < end)
-    out: list[str] = [] if start == 0 else [_ELLIPSIS]
-    pos = 0 if start == 0 else tokens[start][1]
-    open_until = -1
-    for i in range(start, end):
-        token_start, token_end = tokens[i][1], tokens[i][2]
-        out.append(text[pos:token_start])
-        if open_until < i and any(a == i for a, _ in marks):
-            out.append(HIT_START)
-            open_until = max(b for a, b in marks if a == i)
-        out.append(text[token_start:token_end])
-        if open_until == i:
-            out.append(HIT_END)
-        pos = token_end
-    out.append(text[pos:] if end == len(tokens) else _ELLIPSIS)
-    return "".join(out)
-
-
-
-def _built(steps: list[str | int], value: Any) -> tuple[bool, Any]:
-    """What SQLite's ``json_set`` creates for a missing path: objects for keys, a list for index 0."""
-    if not steps:
-        return True, value
-    ok, inner = _built(steps[1:], value)
-    if not ok:
-        return False, None
-    if isinstance(steps[0], str):
-        return True, {steps[0]: inner}
-    return (True, [inner]) if steps[0] == 0 else (False, None)
-
-
-def set_path(doc: Any, steps: list[str | int], value: Any) -> None:
-    """Set ``steps`` in ``doc`` as SQLite's ``json_set`` does: missing keys (and the next item of a
-    list) are created, anything else that does not fit leaves the document as it was."""
-    node = doc
-    for n, step in enumerate(steps):
-        last = n == len(steps) - 1
-        if isinstance(step, str):
-            if not isinstance(node, dict):
-                return
-            if step not in node:
-                ok, made = _built(steps[n + 1:], value)
-                if ok:
-                    node[step] = made
-                return
-            if last:
-                node[step] = value
-                return
-            node = node[step]
-        else:
-            if not isinstance(node, list) or step > len(node):
-                return
-            if step == len(node):
-                ok, made = _built(steps[n + 1:], value)
-                if ok:
-                    node.append(made)
-                return
-            if last:
-                node[step] = value
-                return
-            node = node[step]
-
-
-def get_path(doc: Any, steps: list[str | int]) -> Any:
-    node = doc
-    for step in steps:
-        if isinstance(step, str) and isinstance(node, dict):
-            node = node.get(step)
-        elif isinstance(step, int) and isinstance(node, list) and step < len(node):
-            node = node[step]
-        else:
-            return None
-    return node
-
-
 class PostgresCallStore:
     """A `CallStore` on PostgreSQL. One connection, used by one thread at a time (as the SQLite
-    store's); it is opened again when the server dropped it."""
+    store's); it is opened again when the server dropped it (`PgConnection`)."""
 
     def __init__(self, dsn: str, connect_timeout: float = 10.0) -> None:
-        self._dsn = dsn
-        self._timeout = connect_timeout
-        self._lock = threading.Lock()
-        self._conn: psycopg.Connection[Any] | None = None
         self.trigram_index = False
-        with self._lock:
-            self._connection()
+        self._db = PgConnection(dsn, self._create_schema, "calls", connect_timeout)
+        self._run = self._db.run
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        """The open connection (the caller holds the lock); the first one creates the schema."""
-        if self._conn is not None and not self._conn.closed and not self._conn.broken:
-            return self._conn
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=max(1, int(self._timeout)))
+    def _create_schema(self, conn: psycopg.Connection[Any]) -> None:
+        for statement in _SCHEMA:
+            conn.execute(statement)
         try:
             with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                for statement in _SCHEMA:
+                for statement in _TRIGRAMS:
                     conn.execute(statement)
-                try:
-                    with conn.transaction():
-                        for statement in _TRIGRAMS:
-                            conn.execute(statement)
-                    self.trigram_index = True
-                except psycopg.Error as e:  # no pg_trgm (or no right to create it): search scans
-                    log.warning("call search without a trigram index", extra={"error": str(e)})
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-        return conn
-
-    def _run(self, work: Callable[[psycopg.Connection[Any]], _T], *, transaction: bool = False,
-             retry: bool = True) -> _T:
-        """``work`` on the connection (in one transaction if asked); when the server had dropped the
-        connection (a restart, an idle timeout), once more on a new one if ``work`` may run twice."""
-        with self._lock:
-            for attempt in (1, 2):
-                conn = self._connection()
-                try:
-                    if not transaction:
-                        return work(conn)
-                    with conn.transaction():
-                        return work(conn)
-                except psycopg.OperationalError:
-                    if attempt == 2 or not retry or not conn.broken:
-                        raise
-                    log.warning("call store: the connection to PostgreSQL was lost; connecting again")
-        raise AssertionError("unreachable")
+            self.trigram_index = True
+        except psycopg.Error as e:  # no pg_trgm (or no right to create it): search scans
+            log.warning("call search without a trigram index", extra={"error": str(e)})
 
     @staticmethod
     def _indexed(data: dict[str, Any]) -> tuple[str, str]:
@@ -286,22 +108,25 @@ class PostgresCallStore:
             "SELECT data FROM calls ORDER BY started_at DESC LIMIT %s", (limit,)).fetchall())
         return [r[0] for r in rows]
 
-    def mark_interrupted(self, worker: str | None) -> int:
+    def mark_interrupted(self, worker: str | None, node: str | None = None) -> int:
         """Calls that a dead worker (or any worker, for None) left `live` are marked interrupted;
-        the segments they saved stay."""
+        the segments they saved stay. With `node`, only that node's calls (and those of records
+        written before nodes existed, without one)."""
         return self._run(lambda conn: conn.execute(
             "UPDATE calls SET status = %s, data = data || jsonb_build_object('status', %s::text, 'end_reason', "
             "COALESCE(NULLIF(data->>'end_reason', ''), 'worker_died')) "
-            "WHERE status = 'live' AND (%s::text IS NULL OR data->'worker' = to_jsonb(%s::text))",
-            (str(CallStatus.INTERRUPTED), str(CallStatus.INTERRUPTED), worker, worker)).rowcount)
+            "WHERE status = 'live' AND (%s::text IS NULL OR data->'worker' = to_jsonb(%s::text)) "
+            f"AND {_OF_NODE}",
+            (str(CallStatus.INTERRUPTED), str(CallStatus.INTERRUPTED), worker, worker, node, node)).rowcount)
 
-    def awaiting_post_transcript(self, limit: int) -> list[str]:
-        """Finished calls with a recording and no post-call transcript yet, oldest first."""
+    def awaiting_post_transcript(self, limit: int, node: str | None = None) -> list[str]:
+        """Finished calls with a recording and no post-call transcript yet, oldest first; with
+        `node`, only that node's (and node-less records')."""
         rows = self._run(lambda conn: conn.execute(
             "SELECT id FROM calls WHERE status IN ('completed', 'interrupted') "
             "AND COALESCE(jsonb_typeof(data->'post_transcript'), 'null') = 'null' "
             "AND COALESCE(jsonb_typeof(data#>'{recordings,caller}'), 'null') <> 'null' "
-            "ORDER BY started_at LIMIT %s", (limit,)).fetchall())
+            f"AND {_OF_NODE} ORDER BY started_at LIMIT %s", (node, node, limit)).fetchall())
         return [r[0] for r in rows]
 
     def _update(self, call_id: str, change: Callable[[dict[str, Any]], None], reindex: bool,
@@ -355,7 +180,7 @@ class PostgresCallStore:
             elif not isinstance(current, list):
                 return  # an object or a scalar is left as it was
             set_path(data, steps, [*current, _copy(item)])
-        # not again after a lost connection: the first try may have been committed
+        # after a lost connection, again only when it failed before its COMMIT: it may have been written
         return self._update(call_id, change, reindex=False, retry=False)
 
     def between(self, since: float, until: float, with_field: str | None = None) -> list[dict[str, Any]]:
@@ -378,7 +203,7 @@ class PostgresCallStore:
         args: list[Any] = []
         for phrase, prefix in terms or []:
             where.append("words LIKE %s")
-            args.append(_like(phrase, prefix))
+            args.append(like_pattern(phrase, prefix))
         if query.since is not None:
             where.append("started_at >= %s")
             args.append(query.since)
@@ -408,10 +233,7 @@ class PostgresCallStore:
         return [search_result(data, snippet(text, terms) if terms else "") for data, text in rows]
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._db.close()
 
 
 def _dumps(value: Any) -> str:

@@ -55,8 +55,9 @@ def segments_of(path: Path, vad: VadConfig) -> tuple[list[SpeechEnd], int]:
 class PostCallTranscriber:
     def __init__(self, store: CallStore, data_dir: Path, make_recognizer: Callable[[], WhisperRecognizer],
                  vad: VadConfig, on_progress: Progress | None = None, poll_s: float = 2.0,
-                 redactor: Callable[[str], UtteranceRedactor] = default_redactor) -> None:
+                 redactor: Callable[[str], UtteranceRedactor] = default_redactor, node: str | None = None) -> None:
         self._store = store
+        self._node = node  # in a cluster: only the calls of this node (their recordings are here)
         self._data = data_dir
         self._make = make_recognizer
         self._recognizer: WhisperRecognizer | None = None
@@ -72,7 +73,7 @@ class PostCallTranscriber:
 
     async def step(self) -> None:
         loop = asyncio.get_running_loop()
-        for call_id in self._store.awaiting_post_transcript(5):
+        for call_id in self._store.awaiting_post_transcript(5, self._node):
             await loop.run_in_executor(self._executor, self._transcribe, call_id, loop)
 
     def close(self) -> None:

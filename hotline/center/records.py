@@ -38,6 +38,7 @@ class CallRecord:
     to_uri: str
     channel: str = "sip"
     worker: str = ""
+    node: str = ""  # the cluster node whose worker holds the call
     flow: str = ""
     flow_version: int = 0  # the active flow set the call started on
     started_at: float = field(default_factory=time.time)

@@ -54,7 +54,7 @@ class CallSession:
         flowset = deps.flows()
         self.record = CallRecord(
             id=uuid.uuid4().hex, sip_call_id=leg.info.call_id, from_uri=leg.info.from_uri, to_uri=leg.info.to_uri,
-            channel=channel, worker=deps.worker_id, flow=deps.flow, flow_version=flowset.version,
+            channel=channel, worker=deps.worker_id, node=deps.node, flow=deps.flow, flow_version=flowset.version,
             asr_engine=deps.recognizer.name,
         )
         self.engine = IvrEngine(flowset, deps.flow, {"caller": leg.info.from_uri, "call_id": self.record.id},

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +44,12 @@ class Settings:
     flows: Path = Path("flows")
     data: Path = Path("data")
     redis: str | None = None
+    # where call records (with their QA reviews) and tickets live: None = SQLite files in `data`
+    # (one machine); a PostgreSQL URL (postgresql://user@host:port/db) shared by every node
+    database: str | None = None
+    # this node's name in a cluster: worker and call ids carry it, and it cleans up only what it
+    # owned; None = the host name. Nodes of one hotline share `redis` and `database`
+    node: str | None = None
     workers: int = 6  # pjsua2 holds 4 calls per process: 6 workers = 24 calls
     worker_base_port: int = 0  # 0: SIP port + 10
     rtp_base_port: int = 20000
@@ -108,6 +116,10 @@ class Settings:
             WallboardConfig.from_mapping(self.wallboard)
         except ValueError as exc:
             raise SettingsError(str(exc)) from exc
+        if self.node is not None:
+            node_name(self.node)
+        if self.database is not None and not str(self.database).startswith(("postgresql://", "postgres://")):
+            raise SettingsError(f"database: give a PostgreSQL URL (postgresql://...), not {self.database!r}")
         if self.media_rate not in (8000, 16000):
             raise SettingsError(f"media_rate must be 8000 or 16000, not {self.media_rate}")
         if self.clock is not None:
@@ -117,6 +129,11 @@ class Settings:
                 raise SettingsError(f"clock: not an ISO time: {self.clock!r}") from exc
             if when.tzinfo is None:
                 raise SettingsError(f"clock: give a time zone offset, e.g. {self.clock}+00:00")
+
+    @property
+    def node_id(self) -> str:
+        """This node's name: `node`, or the host name; letters, digits, '.', '_' and '-' only."""
+        return node_name(self.node)
 
     @property
     def prompt_dir(self) -> Path:
@@ -139,6 +156,14 @@ class Settings:
         return host
 
     @property
+    def reachable_http(self) -> str:
+        """HOST:PORT where the other nodes reach this node's HTTP (a wildcard host: the media address)."""
+        host, port = self.http_hostport
+        if host in ("0.0.0.0", "::", ""):
+            host = self.media_address or "127.0.0.1"
+        return f"{host}:{port}"
+
+    @property
     def internal_host(self) -> str:
         """Where the edge reaches the workers (loopback when SIP listens on all addresses)."""
         host = self.sip_hostport[0]
@@ -150,6 +175,16 @@ class Settings:
 
     def worker_rtp_port(self, index: int) -> int:
         return self.rtp_base_port + 100 * index
+
+
+_NODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+
+
+def node_name(value: str | None) -> str:
+    name = value if value else socket.gethostname().split(".")[0]
+    if not _NODE_RE.fullmatch(name):
+        raise SettingsError(f"node: {name!r} is not a node name (letters, digits, '.', '_', '-'; at most 40)")
+    return name
 
 
 def _section(cls: type, data: Any, name: str) -> Any:

@@ -59,14 +59,22 @@ class CallStore(Protocol):
     async def settled(self, call_id: str) -> None: ...
     def get(self, call_id: str) -> dict[str, Any] | None: ...
     def recent(self, limit: int) -> list[dict[str, Any]]: ...
-    def mark_interrupted(self, worker: str | None) -> int: ...
-    def awaiting_post_transcript(self, limit: int) -> list[str]: ...
+    def mark_interrupted(self, worker: str | None, node: str | None = None) -> int: ...
+    def awaiting_post_transcript(self, limit: int, node: str | None = None) -> list[str]: ...
     def set_post_transcript(self, call_id: str, post: dict[str, Any]) -> None: ...
     def annotate(self, call_id: str, key: str, value: Any) -> None: ...
     def set_paths(self, call_id: str, values: dict[str, Any]) -> bool: ...
     def append(self, call_id: str, path: str, item: Any) -> bool: ...
     def between(self, since: float, until: float, with_field: str | None = None) -> list[dict[str, Any]]: ...
     def search(self, query: CallQuery) -> list[dict[str, Any]]: ...
+    def close(self) -> None: ...
+
+
+class CallStoreBackend(CallStore, Protocol):
+    """A `CallStore` on a database (SQLite or PostgreSQL): it can also write a record from its
+    fields, which is what `WriteBehindStore` hands it."""
+
+    def save_fields(self, call_id: str, started_at: float, status: str, fields: dict[str, Any]) -> None: ...
 
 
 class SqliteCallStore:
@@ -131,15 +139,18 @@ class SqliteCallStore:
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
-    def mark_interrupted(self, worker: str | None) -> int:
+    def mark_interrupted(self, worker: str | None, node: str | None = None) -> int:
         """Calls that a dead worker (or any worker, for None) left `live` are marked interrupted;
-        the segments they saved stay."""
+        the segments they saved stay. With `node`, only that node's calls (and those of records
+        written before nodes existed, without one)."""
         with self._lock:
             rows = self._conn.execute("SELECT id, data FROM calls WHERE status='live'").fetchall()
         count = 0
         for call_id, raw in rows:
             data = json.loads(raw)
             if worker is not None and data.get("worker") != worker:
+                continue
+            if node is not None and data.get("node") not in (None, "", node):
                 continue
             data["status"] = CallStatus.INTERRUPTED
             data["end_reason"] = data.get("end_reason") or "worker_died"
@@ -150,14 +161,16 @@ class SqliteCallStore:
             count += 1
         return count
 
-    def awaiting_post_transcript(self, limit: int) -> list[str]:
-        """Finished calls with a recording and no post-call transcript yet, oldest first."""
+    def awaiting_post_transcript(self, limit: int, node: str | None = None) -> list[str]:
+        """Finished calls with a recording and no post-call transcript yet, oldest first; with
+        `node`, only that node's (and node-less records')."""
         with self._lock:
             rows = self._conn.execute(
                 "SELECT id FROM calls WHERE status IN ('completed', 'interrupted') "
                 "AND json_extract(data, '$.post_transcript') IS NULL "
                 "AND json_extract(data, '$.recordings.caller') IS NOT NULL "
-                "ORDER BY started_at LIMIT ?", (limit,)).fetchall()
+                "AND (? IS NULL OR COALESCE(json_extract(data, '$.node'), '') IN ('', ?)) "
+                "ORDER BY started_at LIMIT ?", (node, node, limit)).fetchall()
         return [r[0] for r in rows]
 
     def set_post_transcript(self, call_id: str, post: dict[str, Any]) -> None:

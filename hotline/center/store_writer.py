@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from hotline.center.records import CallRecord
-from hotline.center.store import SqliteCallStore
+from hotline.center.store import CallStoreBackend
 from hotline.qa.search import CallQuery
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ RETRY_S = 0.5  # a write that failed (the database is locked beyond its busy tim
 class WriteBehindStore:
     """A `CallStore` whose `save` never blocks; reads go straight to the database."""
 
-    def __init__(self, store: SqliteCallStore) -> None:
+    def __init__(self, store: CallStoreBackend) -> None:
         self.store = store
         self._cond = threading.Condition()
         self._order: deque[str] = deque()  # call ids with a snapshot waiting, oldest first
@@ -112,11 +112,11 @@ class WriteBehindStore:
     def recent(self, limit: int) -> list[dict[str, Any]]:
         return self.store.recent(limit)
 
-    def mark_interrupted(self, worker: str | None) -> int:
-        return self.store.mark_interrupted(worker)
+    def mark_interrupted(self, worker: str | None, node: str | None = None) -> int:
+        return self.store.mark_interrupted(worker, node)
 
-    def awaiting_post_transcript(self, limit: int) -> list[str]:
-        return self.store.awaiting_post_transcript(limit)
+    def awaiting_post_transcript(self, limit: int, node: str | None = None) -> list[str]:
+        return self.store.awaiting_post_transcript(limit, node)
 
     def set_post_transcript(self, call_id: str, post: dict[str, Any]) -> None:
         self.store.set_post_transcript(call_id, post)

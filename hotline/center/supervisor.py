@@ -28,16 +28,17 @@ from hotline.center.assist_service import AssistService, warm_matcher
 from hotline.center.bot_answers import BotAnswerService
 from hotline.center.bus import PostTranscript
 from hotline.center.call_events import CallEvents
+from hotline.center.cluster_versions import ClusterVersions
 from hotline.center.events import EventPublisher, redis_client
 from hotline.center.flow_services import ivr_sources
-from hotline.center.keys import WORKERS_KEY
+from hotline.center.node_loop import NodeLoop, desks_gone, destinations, interrupter
+from hotline.center.nodes import NodeDirectory, worker_id
 from hotline.center.postcall import PostCallTranscriber
 from hotline.center.recognition import service_stats, uses_service
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.settings import Settings, settings_from_json, settings_to_json
-from hotline.center.store import SqliteCallStore
+from hotline.center.stores import check_database, open_call_store, open_ticket_store
 from hotline.center.ticket_reminders import TicketReminders
-from hotline.center.tickets import SqliteTicketStore
 from hotline.center.worker import QUICK_VOICES, SLOW_VOICES, flows_state_dir, prerender_prompts
 from hotline.ivr.lookups import close_sources
 from hotline.ivr.prompts import PromptCache
@@ -94,11 +95,12 @@ class Supervisor:
         self.asr: Child | None = None  # the recognition service, where the engine uses one
         self.registry: FlowRegistry
         self.knowledge = KnowledgeRegistry(settings.knowledge, warm_matcher)
+        self.cluster: ClusterVersions | None = None  # flow and knowledge versions shared with other nodes
         self._stop = asyncio.Event()
         self._late_prompts: multiprocessing.process.BaseProcess | None = None
 
     def _worker_child(self, index: int, redis_url: str, settings_file: Path) -> Child:
-        wid = f"w{index + 1}"
+        wid = worker_id(self.settings.node_id, index)
         argv = [sys.executable, "-m", "hotline.center.cli", "worker", "--settings-file", str(settings_file),
                 "--id", wid, "--port", str(self.settings.worker_sip_port(index)),
                 "--rtp-port", str(self.settings.worker_rtp_port(index)), "--redis", redis_url]
@@ -162,11 +164,10 @@ class Supervisor:
         self._late_prompts.start()
         stack.callback(self._end_late_prompts)
         engine = resolve_engine(s.asr)
-        store = SqliteCallStore(s.data / "calls.db")
-        # nothing of ours runs on this data directory yet: calls still `live` died with a previous run
-        interrupted = store.mark_interrupted(None)
-        if interrupted:
-            log.warning("calls of a previous run marked interrupted", extra={"count": interrupted})
+        problem = check_database(s)
+        if problem is not None:
+            raise ProcessError(problem)
+        store = open_call_store(s)
         # assembled once here, not in every worker: Whisper also serves Chinese, post-call
         # transcripts and Moonshine's fallback
         whisper_model_path(s.asr.whisper_model)
@@ -187,7 +188,19 @@ class Supervisor:
         agents = AgentDirectory(client)
         if not await prepare_accounts(agents, s):  # before anything slow starts
             return 2
-        await client.delete(WORKERS_KEY)
+        await loop.run_in_executor(None, self.knowledge.scan)
+        for kb_problem in self.knowledge.errors:  # suggestions are off until it is fixed; calls are not
+            print(f"hotline: knowledge: {kb_problem}", file=sys.stderr)
+        self.cluster = ClusterVersions(client, registry, self.knowledge, s.node_id)
+        for change in await self.cluster.sync():  # before any worker: the cluster's versions win over local files
+            log.info("cluster versions", extra={"change": change})
+        nodes = NodeDirectory(client, s.node_id)
+        # nothing of this node runs yet: what a previous run of it left (workers, calls still `live`,
+        # desks) died with it; other nodes' state is theirs
+        left = await nodes.starting(interrupter(store))
+        if left.live_calls or left.workers:
+            log.warning("state of a previous run cleaned up", extra={"node": s.node_id, "workers": left.workers,
+                                                                     "live_calls": len(left.live_calls)})
         settings_file = self.run_dir / "settings.json"
         settings_file.write_text(settings_to_json(s))
         host = s.internal_host
@@ -199,8 +212,10 @@ class Supervisor:
             stack.push_async_callback(self.asr.stop, 15.0)
             await self.asr.start()
             await wait_until(functools.partial(_service_answers, s), 180.0, "recognition service", self.asr)
-        edge = KamailioEdge(s.sip_hostport[0], s.sip_hostport[1], self.run_dir, [(host, s.worker_sip_port(i)) for i in
-                                                                    range(s.workers)], MAX_CALLS_PER_PROCESS,
+        # this node's workers and the live ones of every other node (the node loop keeps it current)
+        own = [(worker_id(s.node_id, i), host, s.worker_sip_port(i)) for i in range(s.workers)]
+        others = [d for d in destinations(await nodes.live_workers()) if not d[0].startswith(f"{s.node_id}-w")]
+        edge = KamailioEdge(s.sip_hostport[0], s.sip_hostport[1], self.run_dir, own + others, MAX_CALLS_PER_PROCESS,
                             advertise=s.rtp_address if s.internal_host != s.sip_hostport[0] else None,
                             defence=s.edge)
         stack.push_async_callback(edge.stop)  # registered before the workers': it stops after them
@@ -212,8 +227,10 @@ class Supervisor:
             port = s.worker_sip_port(i)
             await wait_until(functools.partial(sip_options_ping, host, port), 180.0, f"worker {child.name}", child)
         await edge.start()
-        for username in (await agents.all_presence()):  # no desk is connected to a server just started
-            await agents.disconnected(username)  # desks that reconnect soon get their state back
+        await desks_gone(agents, left)  # desks that reconnect soon get their state back
+        stack.push_async_callback(nodes.leave)
+        self._tasks(stack).spawn(NodeLoop(nodes, edge, store, agents, {
+            "http": s.reachable_http, "sip": s.sip, "pid": os.getpid(), "workers": s.workers}).run(), name="node")
         acd = Acd(client, agents, s.ring_timeout_s)
         # the stream reader blocks in XREAD: it gets a connection pool of its own, so that stopping it
         # can never hand a connection still waiting for XREAD's reply to a publisher (redis-py #2663)
@@ -224,9 +241,6 @@ class Supervisor:
         stack.push_async_callback(publisher.aclose)
         here_first = call_events.publisher(client)  # the app's own events reach its desks at once
         stack.push_async_callback(here_first.aclose)
-        await loop.run_in_executor(None, self.knowledge.scan)
-        for kb_problem in self.knowledge.errors:  # suggestions are off until it is fixed; calls are not
-            print(f"hotline: knowledge: {kb_problem}", file=sys.stderr)
         assist = AssistService(self.knowledge, store, here_first, s.asr.language)
         stack.callback(assist.close)  # queued suggestion and feedback writes reach the record
         call_events.listen(assist.on_event)
@@ -247,7 +261,7 @@ class Supervisor:
                 return {}
             return await crm_source.lookup(s.crm.get("operation", "customer"), {"caller": caller})
 
-        tickets = SqliteTicketStore(s.data / "tickets.db")
+        tickets = open_ticket_store(s)
         reminders = TicketReminders(tickets, agents, client, publisher.publish)
         self._tasks(stack).spawn(reminders.run(), name="ticket-reminders")
         app = create_app(AppState(store, client, s.sip, edge.listening, engine,
@@ -257,7 +271,7 @@ class Supervisor:
                                   s.qa_rubric if s.qa_rubric.is_file() else None, auth=s.auth,
                                   recognition=functools.partial(service_stats, s) if self.asr else None,
                                   caller_signing_secret=s.caller_signing_secret,
-                                  metrics_allow=tuple(s.metrics_allow), edge_stats=edge.stats))
+                                  metrics_allow=tuple(s.metrics_allow), edge_stats=edge.stats, nodes=nodes, cluster=self.cluster))
         http_host, http_port = s.http_hostport
         # the app's lifespan opens and closes what the app owns
         server = uvicorn.Server(uvicorn.Config(app, host=http_host, port=http_port, log_level="warning",
@@ -275,7 +289,8 @@ class Supervisor:
                 store, s.data, lambda: WhisperRecognizer(s.asr.language, s.asr.whisper_model, 1,
                                                          (*s.asr.hints, *vocabulary)), s.vad,
                 on_progress=lambda call_id, post: publisher.publish(
-                    PostTranscript(call_id=call_id, status=post["status"], progress=post["progress"])))
+                    PostTranscript(call_id=call_id, status=post["status"], progress=post["progress"])),
+                node=s.node_id)
             stack.callback(postcall.close)
             self._tasks(stack).spawn(postcall.run(), name="postcall")
         log.info("hotline ready", extra={"sip": s.sip, "http": s.http, "workers": s.workers,
@@ -298,6 +313,10 @@ class Supervisor:
                 await asyncio.get_running_loop().run_in_executor(None, self.knowledge.scan)
             except OSError:
                 log.exception("knowledge directory scan failed")
+            if self.cluster is not None:  # this node's own changes are published, then others' adopted
+                cluster_changes = await self.cluster.sync()
+                if cluster_changes:
+                    log.info("cluster versions", extra={"changes": cluster_changes})
             if server_task.done():
                 raise ProcessError("HTTP server stopped (is the HTTP port free?)")
             if redis_server is not None and not redis_server.child.running:

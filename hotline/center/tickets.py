@@ -1,5 +1,6 @@
 """Tickets raised by the IVR (`ticket` and `voicemail` actions) and worked by agents: SQLite in WAL
-mode, shared by all processes.
+mode, shared by all processes of a node (here), or PostgreSQL shared by every node
+(:mod:`hotline.center.pg_tickets`); the same behaviour on both (`TicketTable`).
 
 A ticket's `ref` is what the caller is told and later keys in: a numeric string, `str(100000 + id)`,
 so it is six digits (read out digit by digit) for the first 899,999 tickets and never reused, since
@@ -11,19 +12,18 @@ from __future__ import annotations
 import builtins
 import json
 import logging
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from hotline.center.sqlite_db import open_wal
 from hotline.system.errors import HotlineError
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 TICKET_TYPES: Final = ("damage", "missing", "not_received", "redelivery", "callback", "address_change", "other")
 TICKET_STATUSES: Final = ("open", "in_progress", "waiting", "resolved", "closed")
@@ -155,6 +155,8 @@ class TicketStore(Protocol):
 
     def due_for_reminder(self, now: float) -> builtins.list[Ticket]: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class TicketFilter:
@@ -170,40 +172,36 @@ class TicketFilter:
     open_only: bool = False  # statuses that still need work
 
 
-def _row_to_ticket(row: tuple[Any, ...]) -> Ticket:
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value  # SQLite's text, PostgreSQL's jsonb
+
+
+def _row_to_ticket(row: Sequence[Any]) -> Ticket:
     (id_, ref, type_, status, priority, call_id, caller, parcel_number, description, fields,
      created_at, due_at, history, recording, assignee, queue, updated_at, reminded_at) = row
     return Ticket(id=id_, ref=ref, type=type_, status=status, priority=priority, call_id=call_id,
                   caller=caller, parcel_number=parcel_number, description=description,
-                  fields=json.loads(fields), created_at=created_at, due_at=due_at,
-                  history=json.loads(history), recording=recording, assignee=assignee, queue=queue,
+                  fields=_json(fields), created_at=created_at, due_at=due_at,
+                  history=_json(history), recording=recording, assignee=assignee, queue=queue,
                   updated_at=updated_at, reminded_at=reminded_at)
 
 
-class SqliteTicketStore:
-    """`TicketStore` in one SQLite file; safe for threads (one locked connection) and for several
-    processes on the same file (WAL, 10 s busy timeout, writes in IMMEDIATE transactions)."""
+# runs one SQL statement ("?" for each value) in the current transaction and gives its rows
+Query = Callable[[str, Sequence[Any]], builtins.list[tuple[Any, ...]]]
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn = open_wal(path, _SCHEMA)
-        self._lock = threading.Lock()
-        with self._lock:
-            have = {row[1] for row in self._conn.execute("PRAGMA table_info(tickets)")}
-            for name, kind in _ADDED_COLUMNS.items():
-                if name not in have:
-                    self._conn.execute(f"ALTER TABLE tickets ADD COLUMN {name} {kind}")
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+class TicketTable:
+    """The `TicketStore` behaviour on one SQL table, the same on every database: a backend gives
+    `_read` (one statement) and `_write` (work in one transaction that others cannot interleave
+    with) and `_for_update` (what locks the rows a write reads, where the database needs it)."""
+
+    _for_update = ""
+
+    def _read(self, sql: str, args: Sequence[Any]) -> builtins.list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _write(self, work: Callable[[Query], _T]) -> _T:
+        raise NotImplementedError
 
     def create(
         self,
@@ -232,19 +230,21 @@ class SqliteTicketStore:
             due_at = now + SLA_HOURS[priority] * 3600.0
         history = [{"at": now, "status": "open", "by": by}]
         field_values = {str(k): str(v) for k, v in (fields or {}).items()}
-        with self._write() as conn:
-            cur = conn.execute(
+
+        def work(query: Query) -> int:
+            rows = query(
                 "INSERT INTO tickets(type, status, priority, call_id, caller, parcel_number, description, "
                 "fields, created_at, due_at, history, recording, assignee, queue, updated_at) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (type, "open", priority, call_id, caller, parcel_number, description,
                  json.dumps(field_values, ensure_ascii=False), now, due_at,
-                 json.dumps(history), recording, assignee, queue, now),
-            )
-            ticket_id = cur.lastrowid
-            assert ticket_id is not None
-            ref = ref_for_id(ticket_id)
-            conn.execute("UPDATE tickets SET ref=? WHERE id=?", (ref, ticket_id))
+                 json.dumps(history), recording, assignee, queue, now))
+            ticket_id = int(rows[0][0])
+            query("UPDATE tickets SET ref=? WHERE id=?", (ref_for_id(ticket_id), ticket_id))
+            return ticket_id
+
+        ticket_id = self._write(work)
+        ref = ref_for_id(ticket_id)
         log.info("ticket created", extra={"ticket_ref": ref, "ticket_type": type, "by": by})
         return Ticket(id=ticket_id, ref=ref, type=type, status="open", priority=priority, call_id=call_id,
                       caller=caller, parcel_number=parcel_number, description=description,
@@ -252,9 +252,8 @@ class SqliteTicketStore:
                       recording=recording, assignee=assignee, queue=queue, updated_at=now)
 
     def get(self, ref: str) -> Ticket | None:
-        with self._lock:
-            row = self._conn.execute(f"SELECT {_COLUMNS} FROM tickets WHERE ref=?", (ref.strip(),)).fetchone()
-        return _row_to_ticket(row) if row else None
+        rows = self._read(f"SELECT {_COLUMNS} FROM tickets WHERE ref=?", (ref.strip(),))  # noqa: S608
+        return _row_to_ticket(rows[0]) if rows else None
 
     def list(self, status: str | None = None, limit: int = 100, *, filters: TicketFilter | None = None,
              ) -> builtins.list[Ticket]:
@@ -275,10 +274,8 @@ class SqliteTicketStore:
             where.append("due_at IS NOT NULL AND due_at <= ?" if f.overdue else "(due_at IS NULL OR due_at > ?)")
             args.append(time.time())
         clause = f"WHERE {' AND '.join(where)} " if where else ""
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM tickets {clause}ORDER BY created_at DESC, id DESC LIMIT ?",  # noqa: S608
-                (*args, limit)).fetchall()
+        rows = self._read(f"SELECT {_COLUMNS} FROM tickets {clause}ORDER BY created_at DESC, id DESC LIMIT ?",  # noqa: S608
+                          (*args, limit))
         return [_row_to_ticket(r) for r in rows]
 
     def update_status(self, ref: str, status: str, by: str) -> Ticket:
@@ -297,20 +294,22 @@ class SqliteTicketStore:
             raise ValueError(f"ticket status must be one of {', '.join(TICKET_STATUSES)}")
         if priority is not None and priority not in TICKET_PRIORITIES:
             raise ValueError(f"ticket priority must be one of {', '.join(TICKET_PRIORITIES)}")
-        with self._write() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM tickets WHERE ref=?", (ref.strip(),)).fetchone()
-            if row is None:
+        changes: dict[str, builtins.list[Any]] = {}
+
+        def work(query: Query) -> tuple[Ticket, str, bool]:
+            rows = query(f"SELECT {_COLUMNS} FROM tickets WHERE ref=?{self._for_update}", (ref.strip(),))  # noqa: S608
+            if not rows:
                 raise TicketNotFound(f"no ticket {ref.strip()}")
-            ticket = _row_to_ticket(row)
+            ticket = _row_to_ticket(rows[0])
             previous = ticket.status
             now = time.time()
+            changes.clear()  # (a second try, after a lost connection, starts again)
             if status is not None and status != previous:
                 if status not in TRANSITIONS[previous]:
                     raise ValueError(f"a {previous} ticket cannot become {status} "
                                      f"(next: {', '.join(TRANSITIONS[previous])})")
                 ticket.status = status
                 ticket.history.append({"at": now, "status": status, "by": by})
-            changes: dict[str, list[Any]] = {}
             for name, value in (("assignee", assignee), ("queue", queue), ("priority", priority), ("due_at", due_at)):
                 if value is not None and getattr(ticket, name) != value:
                     changes[name] = [getattr(ticket, name), value]
@@ -322,28 +321,61 @@ class SqliteTicketStore:
             if note:
                 ticket.history.append({"at": now, "by": by, "note": note[:4000]})
             if ticket.status == previous and not changes and not note:
-                return ticket
+                return ticket, previous, False
             ticket.updated_at = now
-            conn.execute("UPDATE tickets SET status=?, history=?, assignee=?, queue=?, priority=?, due_at=?, "
-                         "updated_at=?, reminded_at=? WHERE id=?",
-                         (ticket.status, json.dumps(ticket.history, ensure_ascii=False), ticket.assignee,
-                          ticket.queue, ticket.priority, ticket.due_at, now, ticket.reminded_at, ticket.id))
-        log.info("ticket changed", extra={"ticket_ref": ticket.ref, "from_status": previous,
-                                          "to_status": ticket.status, "changed": sorted(changes), "by": by})
+            query("UPDATE tickets SET status=?, history=?, assignee=?, queue=?, priority=?, due_at=?, "
+                  "updated_at=?, reminded_at=? WHERE id=?",
+                  (ticket.status, json.dumps(ticket.history, ensure_ascii=False), ticket.assignee,
+                   ticket.queue, ticket.priority, ticket.due_at, now, ticket.reminded_at, ticket.id))
+            return ticket, previous, True
+
+        ticket, previous, changed = self._write(work)
+        if changed:
+            log.info("ticket changed", extra={"ticket_ref": ticket.ref, "from_status": previous,
+                                              "to_status": ticket.status, "changed": sorted(changes), "by": by})
         return ticket
 
     def due_for_reminder(self, now: float) -> builtins.list[Ticket]:
-        """Open tickets past their SLA time that have had no reminder yet; marks them reminded."""
-        with self._write() as conn:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM tickets WHERE status IN ({','.join('?' * len(OPEN_STATUSES))}) "  # noqa: S608
-                "AND due_at IS NOT NULL AND due_at <= ? AND reminded_at IS NULL ORDER BY due_at",
-                (*OPEN_STATUSES, now)).fetchall()
-            tickets = [_row_to_ticket(r) for r in rows]
-            for ticket in tickets:
-                ticket.reminded_at = now
-                conn.execute("UPDATE tickets SET reminded_at=? WHERE id=?", (now, ticket.id))
-        return tickets
+        """Open tickets past their SLA time that have had no reminder yet; marks them reminded (in
+        one statement: two nodes asking at once do not both get a ticket)."""
+        rows = self._write(lambda query: query(
+            f"UPDATE tickets SET reminded_at=? WHERE status IN ({','.join('?' * len(OPEN_STATUSES))}) "  # noqa: S608
+            f"AND due_at IS NOT NULL AND due_at <= ? AND reminded_at IS NULL RETURNING {_COLUMNS}",
+            (now, *OPEN_STATUSES, now)))
+        return sorted((_row_to_ticket(r) for r in rows), key=lambda t: (t.due_at or 0.0, t.id))
+
+
+class SqliteTicketStore(TicketTable):
+    """`TicketStore` in one SQLite file; safe for threads (one locked connection) and for several
+    processes on the same file (WAL, 10 s busy timeout, writes in IMMEDIATE transactions)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = open_wal(path, _SCHEMA)
+        self._lock = threading.Lock()
+        with self._lock:
+            have = {row[1] for row in self._conn.execute("PRAGMA table_info(tickets)")}
+            for name, kind in _ADDED_COLUMNS.items():
+                if name not in have:
+                    self._conn.execute(f"ALTER TABLE tickets ADD COLUMN {name} {kind}")
+
+    def _query(self, sql: str, args: Sequence[Any]) -> builtins.list[tuple[Any, ...]]:
+        return self._conn.execute(sql, tuple(args)).fetchall()
+
+    def _read(self, sql: str, args: Sequence[Any]) -> builtins.list[tuple[Any, ...]]:
+        with self._lock:
+            return self._query(sql, args)
+
+    def _write(self, work: Callable[[Query], _T]) -> _T:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(self._query)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        return result
 
     def close(self) -> None:
         with self._lock:

@@ -26,7 +26,7 @@ class UsersError(HotlineError):
 
 
 @asynccontextmanager
-async def _directory(settings: Settings) -> AsyncIterator[tuple[AgentDirectory, aioredis.Redis]]:
+async def server_redis(settings: Settings) -> AsyncIterator[tuple[AgentDirectory, aioredis.Redis]]:
     embedded: EmbeddedRedis | None = None
     if settings.redis:
         url = settings.redis
@@ -77,7 +77,7 @@ async def add(settings: Settings, username: str, name: str, roles: str, skills: 
     check_new_password(password, settings.auth, username)
     agent = Agent(username, name or username, [s for s in skills.split(",") if s], hash_password(password),
                   _roles(roles))
-    async with _directory(settings) as (agents, _):
+    async with server_redis(settings) as (agents, _):
         if await agents.get(username) is not None:
             raise UsersError(f"user {username!r} exists (use `hotline users passwd` to change the password)")
         await agents.save(agent)
@@ -86,7 +86,7 @@ async def add(settings: Settings, username: str, name: str, roles: str, skills: 
 
 async def passwd(settings: Settings, username: str, password: str) -> str:
     check_new_password(password, settings.auth, username)
-    async with _directory(settings) as (agents, client):
+    async with server_redis(settings) as (agents, client):
         agent = await agents.get(username)
         if agent is None:
             raise UsersError(f"no user {username!r}")
@@ -98,13 +98,13 @@ async def passwd(settings: Settings, username: str, password: str) -> str:
 
 
 async def revoke(settings: Settings, username: str) -> str:
-    async with _directory(settings) as (_, client):
+    async with server_redis(settings) as (_, client):
         ended = await SessionStore(client, settings.auth.session_ttl_s).revoke_all(username)
     return f"{ended} session(s) of {username} ended"
 
 
 async def delete(settings: Settings, username: str) -> str:
-    async with _directory(settings) as (agents, client):
+    async with server_redis(settings) as (agents, client):
         if not await agents.delete(username):
             raise UsersError(f"no user {username!r}")
         await SessionStore(client, settings.auth.session_ttl_s).revoke_all(username)
@@ -112,7 +112,7 @@ async def delete(settings: Settings, username: str) -> str:
 
 
 async def listing(settings: Settings) -> str:
-    async with _directory(settings) as (agents, _):
+    async with server_redis(settings) as (agents, _):
         rows = [f"{a.username}\t{a.name}\t{','.join(a.roles)}\t{','.join(a.skills)}{chr(9) + 'demo' if a.demo else ''}"
                 for a in await agents.all()]
     return "\n".join(rows) if rows else "no users"

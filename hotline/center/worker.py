@@ -24,9 +24,8 @@ from hotline.center.queueing import QueueDirectory
 from hotline.center.recognition import flow_vocabulary, worker_recognizer, worker_synthesizer
 from hotline.center.session import CallSession, SessionDeps
 from hotline.center.settings import Settings
-from hotline.center.store import SqliteCallStore
 from hotline.center.store_writer import WriteBehindStore
-from hotline.center.tickets import SqliteTicketStore
+from hotline.center.stores import open_call_store, open_ticket_store
 from hotline.center.webrtc_signalling import WebRtcIntake
 from hotline.ivr.lookups import close_sources
 from hotline.ivr.model import ASKING_TYPES, UNKNOWN, FlowSet, Prompt, render, sample_digits
@@ -150,9 +149,9 @@ class Worker:
         prompts = PromptCache(settings.prompt_dir, rate=settings.media_rate, natural=settings.natural_voices,
                               synthesizer=worker_synthesizer(settings))
         count = await prerender_prompts(flowset, prompts, QUICK_VOICES)
-        store = WriteBehindStore(SqliteCallStore(settings.data / "calls.db"))  # no SQLite lock on the media loop
+        store = WriteBehindStore(open_call_store(settings))  # no database wait on the media loop
         stack.callback(store.close)
-        tickets = SqliteTicketStore(settings.data / "tickets.db")
+        tickets = open_ticket_store(settings)
         stack.callback(tickets.close)
         sources = ivr_sources(settings)
         stack.push_async_callback(close_sources, sources)
@@ -165,7 +164,7 @@ class Worker:
         bot_client = redis_client(self.redis_url, timeout=WAIT_S + 2.0)  # its own: BLPOP blocks
         stack.push_async_callback(bot_client.aclose)
         deps = SessionDeps(flows=active.current, flow=settings.flow, recognizer=recognizer, prompts=prompts,
-                           store=store, publisher=publisher, worker_id=self.id, vad=settings.vad,
+                           store=store, publisher=publisher, worker_id=self.id, node=settings.node_id, vad=settings.vad,
                            data_dir=settings.data, use_grammar=settings.asr.grammar, rate=settings.media_rate,
                            sources=sources, tickets=StoreTicketSink(tickets), now=settings.now,
                            queues=QueueDirectory(client, settings.queues),
@@ -262,11 +261,13 @@ class Worker:
             if current.version != version:  # a reload: new calls start on it; render its prompts now
                 version = current.version
                 log.info("flows reloaded", extra={"worker": self.id, "flow_set": version})
-                await prerender_prompts(current, prompts, QUICK_VOICES)
+                # beside the beat, not in its way: a late beat takes the worker out of the edges' lists
+                self.tasks.spawn(prerender_prompts(current, prompts, QUICK_VOICES), name="prerender")
             publisher.heartbeat(self.id, {
                 "sip": f"{self.settings.internal_host}:{self.sip_port}", "listening": endpoint.listening,
                 "calls": len(endpoint.calls), "max_calls": MAX_CALLS_PER_PROCESS,
                 "webrtc_calls": sum(not leg.disconnected.is_set() for leg in self.webrtc.legs),
                 "asr_engine": engine, "asr_model": model, "pid": os.getpid(), "flow_set": version,
+                "node": self.settings.node_id,
             })
             await asyncio.sleep(2.0)

@@ -4,8 +4,10 @@ The supervisor owns a `FlowRegistry`: `scan()` (every second) notices changed fi
 them together with the flows they call, and on success stores the text as a new version and
 makes it active. An invalid edit is rejected: the previous version keeps serving and the error
 (file:line:column) is kept for the log and `GET /api/flows`. `rollback()` re-activates an earlier
-version. What is active is written atomically to `<state>/active.json`; workers read it through
-`ActiveFlows` and start new calls on the newest set, while calls in progress keep theirs.
+version; `adopt()` activates a version another node of the cluster published
+(hotline.center.cluster_versions). What is active is written atomically to `<state>/active.json`;
+workers read it through `ActiveFlows` and start new calls on the newest set, while calls in
+progress keep theirs.
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ class FlowRegistry:
             log.error("flow edit rejected, previous version keeps serving",
                       extra={"file": error.file, "line": error.line, "column": error.column, "error": error.message})
 
-    def _activate(self, flow: Flow, report: list[str]) -> None:
+    def _activate(self, flow: Flow, report: list[str], source: str = "file") -> None:
         entry = self.entries.get(flow.name)
         sha = _sha(flow.source_text)
         if entry is None:
@@ -176,7 +178,7 @@ class FlowRegistry:
         entry.version = max((v["version"] for v in entry.versions), default=0) + 1
         entry.sha, entry.file = sha, flow.file
         _write_atomic(self._history(flow.name, entry.version), flow.source_text)
-        entry.versions.append({"version": entry.version, "sha": sha, "saved_at": time.time(), "source": "file"})
+        entry.versions.append({"version": entry.version, "sha": sha, "saved_at": time.time(), "source": source})
         self.active[flow.name] = flow
         report.append(f"{flow.name}: v{entry.version}")
         log.info("flow activated", extra={"flow": flow.name, "version": entry.version, "file": flow.file})
@@ -203,6 +205,36 @@ class FlowRegistry:
         self._save_state()
         log.warning("flow rolled back", extra={"flow": name, "version": version})
         return flow
+
+    def adopt(self, name: str, file: str, text: str, source: str) -> str | None:
+        """Make a flow another node activated the active one here (`file`: a plain ``*.yaml`` name of
+        the flows directory; `source`: e.g. "cluster:node-b"). Validated like a scan's edit (raises
+        FlowErrors, nothing changes); then the file is written, remembered as looked at (the next scan
+        does not take it for an edit) and the text activated as a new version recording `source`.
+        Returns the report line, or None when that text is already active."""
+        if Path(file).name != file or not file.endswith(".yaml") or file.startswith("."):
+            raise FlowErrors([FlowError(file, 1, 1, "not a plain *.yaml file name of the flows directory")])
+        path = self.flows_dir / file
+        flow = parse_flow_text(text, str(path), self.flows_dir)
+        if flow.name != name:
+            raise FlowErrors([FlowError(flow.file, 1, 1, f"the file holds flow '{flow.name}', not '{name}'")])
+        for other in self.entries.values():
+            if (other.name == name) != (other.file == flow.file) and other.name in self.active:
+                raise FlowErrors([FlowError(flow.file, 1, 1, f"flow '{other.name}' is in {other.file} here")])
+        problems = [p for p in check_references({**self.active, name: flow}) if p.file == flow.file]
+        if problems:
+            raise FlowErrors(problems)
+        _write_atomic(path, text)
+        self._seen[flow.file] = _sha(text)
+        self.errors.pop(flow.file, None)
+        entry = self.entries.get(name)
+        if entry is not None and entry.sha == _sha(text) and name in self.active:
+            self._save_state(changed=False)
+            return None
+        report: list[str] = []
+        self._activate(flow, report, source)
+        self._save_state()
+        return report[0]
 
     def status(self) -> list[dict[str, Any]]:
         out = []

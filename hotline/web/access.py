@@ -94,6 +94,8 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/calls"): CALLS,
     ("GET", "/api/calls/{call_id}"): CALLS,
     ("GET", "/api/calls/{call_id}/recording/{party}"): REVIEW,
+    # another node of the cluster copying a recording: a one-time ticket it put in Redis, no login
+    ("GET", "/internal/recordings/{call_id}/{party}"): PUBLIC,
     # accounts
     ("GET", "/api/agents"): LEADS,
     ("POST", "/api/agents"): ONLY_ADMIN,

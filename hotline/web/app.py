@@ -5,7 +5,6 @@ it closes itself). OpenAPI docs at /docs (served offline)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -27,12 +26,14 @@ from hotline.center.assist_service import AssistService
 from hotline.center.audit import AuditLog
 from hotline.center.auth import AuthConfig, Authenticator
 from hotline.center.call_events import CallEvents
-from hotline.center.keys import WORKERS_KEY
+from hotline.center.cluster_versions import ClusterVersions
+from hotline.center.nodes import NodeDirectory
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketStore
 from hotline.ivr.registry import FlowRegistry
 from hotline.web.access import Access, AccessDenied, denied_handler
 from hotline.web.auth_api import auth_router
+from hotline.web.cluster_files import ensure_local, internal_router, recording_path
 from hotline.web.desk_api import CustomerLookup, desk_router
 from hotline.web.docs import docs_router, mount_static
 from hotline.web.flows_api import flows_router
@@ -40,7 +41,7 @@ from hotline.web.knowledge_api import knowledge_router
 from hotline.web.metrics_api import metrics_router
 from hotline.web.monitor_api import monitor_router
 from hotline.web.pages import FAVICON, add_page, forbidden_page, login_page
-from hotline.web.qa_api import qa_router, recording_path
+from hotline.web.qa_api import qa_router
 from hotline.web.reports_api import reports_router
 from hotline.web.softphone import softphone_router
 from hotline.web.supervisor_api import supervisor_router
@@ -74,6 +75,8 @@ class AppState:
     caller_signing_secret: str | None = None  # browser callers' signed customer ids (None: refused)
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")  # who may scrape /metrics
     edge_stats: Callable[[], Awaitable[Mapping[str, int]]] | None = None  # the SIP edge's counters
+    nodes: NodeDirectory | None = None  # the cluster (None: tests of one app without one)
+    cluster: ClusterVersions | None = None  # flow / knowledge versions shared by the nodes (None: this node's own)
 
 
 class Health(BaseModel):
@@ -116,9 +119,8 @@ def create_app(state: AppState) -> FastAPI:
         redis_ok, workers = True, []
         try:
             await state.redis.ping()
-            raw = await state.redis.hgetall(WORKERS_KEY)
-            workers = [{"id": k.decode() if isinstance(k, bytes) else k, **json.loads(v)}
-                       for k, v in sorted(raw.items())]
+            beats = await (state.nodes or NodeDirectory(state.redis, "")).workers()
+            workers = [{"id": wid, **info} for wid, info in sorted(beats.items()) if info["live"]]
         except (aioredis.RedisError, OSError) as exc:
             redis_ok = False
             redis_error = type(exc).__name__
@@ -145,6 +147,7 @@ def create_app(state: AppState) -> FastAPI:
             redis={"ok": redis_ok, **({} if redis_ok else {"error": redis_error})},
             asr=asr,
             sip={"listening": listening, "address": state.sip_address, "workers": workers,
+                 "node": state.nodes.node if state.nodes else "",
                  "capacity": sum(int(w.get("max_calls", 0)) for w in workers)},
         )
 
@@ -168,6 +171,9 @@ def create_app(state: AppState) -> FastAPI:
              responses={200: {"content": {"audio/wav": {}}}})
     async def get_recording(call_id: str, party: str) -> FileResponse:
         """The recording of one party of a call (mono WAV at the media rate); QA and admin users only."""
+        record = await asyncio.to_thread(state.store.get, call_id)
+        if record is not None:  # a call held on another node: its file is copied here first
+            await ensure_local(state.nodes, state.data_dir, record, party)
         path = recording_path(state.store, state.data_dir, call_id, party)
         return FileResponse(path, media_type="audio/wav", filename=f"{call_id}.{party}.wav")
 
@@ -175,19 +181,22 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(docs_router(app))
     app.include_router(softphone_router(state.redis, state.caller_signing_secret))
     if state.flows is not None:
-        app.include_router(flows_router(state.flows, access))
+        app.include_router(flows_router(state.flows, access,
+                                        state.cluster.publish_flows if state.cluster is not None else None))
     if state.tickets is not None:
         app.include_router(tickets_router(state.tickets, access))
-    app.include_router(qa_router(state.store, access, state.data_dir, state.qa_rubric, state.tickets))
+    app.include_router(qa_router(state.store, access, state.data_dir, state.qa_rubric, state.tickets, state.nodes))
+    app.include_router(internal_router(state.redis, state.store, state.data_dir))
     app.include_router(reports_router(state.store, state.tickets, state.knowledge, redis=state.redis))
     app.include_router(supervisor_router(state.redis, agents, state.store, state.tickets, state.flows, state.data_dir))
     app.include_router(metrics_router(state.redis, agents, state.metrics_allow, state.edge_stats))
     app.include_router(monitor_router(state.redis, access))
     if state.knowledge is not None:
-        app.include_router(knowledge_router(state.knowledge, state.store, access))
+        app.include_router(knowledge_router(state.knowledge, state.store, access,
+                                            state.cluster.publish_knowledge if state.cluster is not None else None))
     if state.acd is not None and state.call_events is not None:
         app.include_router(desk_router(state.redis, agents, state.acd, state.call_events, state.store,
-                                       state.tickets, access, state.crm, state.assist))
+                                       state.tickets, access, state.crm, state.assist, state.nodes))
         desk_page = APIRouter()
         add_page(desk_page, "/desk", "desk.html")
         app.include_router(desk_page)

@@ -24,6 +24,7 @@ from hotline.center.bus import CallEvent
 from hotline.center.call_events import CallEvents
 from hotline.center.desk_control import DeskRequest
 from hotline.center.keys import LIVE_CALLS_KEY, agent_channel
+from hotline.center.nodes import NodeDirectory
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketFilter, TicketStore
 from hotline.center.webrtc_signalling import SignallingError, request_call
@@ -57,7 +58,7 @@ def customer_facts(customer: dict[str, Any]) -> dict[str, str]:
 
 def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events: CallEvents, store: CallStore,
                 tickets: TicketStore | None, access: Access, crm: CustomerLookup | None = None,
-                assist: AssistService | None = None) -> APIRouter:
+                assist: AssistService | None = None, nodes: NodeDirectory | None = None) -> APIRouter:
     router = APIRouter(tags=["agents"])
     if acd.store is None:
         acd.keep_offers_in(store)  # each offer and its outcome goes into the call's record
@@ -246,6 +247,8 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
         tasks = [asyncio.create_task(forward_agent_channel()), asyncio.create_task(send_loop()),
                  asyncio.create_task(session_watch())]
         presence = await agents.reconnected(me)
+        if nodes is not None:  # if this node dies, whoever cleans up after it sets her offline
+            await nodes.desk_opened(me)
         send({"type": "hello", "agent": agent.public(), "state": presence.state, "call": presence.call,
               "reason": presence.reason, "next_state": presence.next_state,
               "not_ready_reasons": list(NOT_READY_REASONS), "dispositions": list(DISPOSITIONS),
@@ -279,6 +282,8 @@ def desk_router(client: aioredis.Redis, agents: AgentDirectory, acd: Acd, events
                 await pubsub.aclose()
             with contextlib.suppress(Exception):
                 await agents.disconnected(me)
+                if nodes is not None:
+                    await nodes.desk_closed(me)
 
     async def _answer(agent: str, call: str, sdp: str) -> dict[str, Any]:
         entry = await acd.answer(call, agent)

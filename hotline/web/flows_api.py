@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -22,7 +23,9 @@ class Rollback(BaseModel):
     version: int = Field(ge=1, description="the version to make active again")
 
 
-def flows_router(registry: FlowRegistry, access: Access) -> APIRouter:
+def flows_router(registry: FlowRegistry, access: Access,
+                 on_activated: Callable[[], Awaitable[object]] | None = None) -> APIRouter:
+    """`on_activated`: awaited after a rollback made another version active (e.g. the cluster's publish)."""
     router = APIRouter(tags=["flows"])
 
     def entry(name: str) -> dict[str, Any]:
@@ -59,6 +62,8 @@ def flows_router(registry: FlowRegistry, access: Access) -> APIRouter:
         except FlowErrors as exc:
             raise HTTPException(status_code=409, detail=[e.to_dict() for e in exc.errors]) from exc
         await access.record(request, "flow.rollback", name, {"from_version": before, "to_version": body.version})
+        if on_activated is not None:
+            await on_activated()
         return entry(name)
 
     @router.get("/api/flows/{name}/graph.svg", response_class=Response,

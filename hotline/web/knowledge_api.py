@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -127,7 +128,9 @@ def search_articles(matcher: Matcher, text: str, language: str, k: int = SEARCH_
     return found
 
 
-def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore, access: Access) -> APIRouter:
+def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore, access: Access,
+                     on_changed: Callable[[], Awaitable[object]] | None = None) -> APIRouter:
+    """`on_changed`: awaited after an edit changed the knowledge files (e.g. the cluster's publish)."""
     router = APIRouter(tags=["knowledge"])
 
     def current() -> Any:
@@ -206,6 +209,8 @@ def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore, acc
         after = await get_article(article_id)
         await access.record(request, "knowledge.created" if created else "knowledge.edited", article_id,
                             {"version": registry.status()["version"], "before": before, "after": after["article"]})
+        if on_changed is not None:
+            await on_changed()
         return {"created": created, **after}
 
     @router.delete("/api/knowledge/{article_id}")
@@ -220,6 +225,8 @@ def knowledge_router(registry: KnowledgeRegistry[Matcher], store: CallStore, acc
             raise HTTPException(status_code=422, detail=str(exc).splitlines()) from exc
         version = registry.status()["version"]
         await access.record(request, "knowledge.deleted", article_id, {"version": version, "before": before})
+        if on_changed is not None:
+            await on_changed()
         return {"deleted": article_id, "version": version}
 
     add_page(router, "/admin/knowledge", "knowledge.html")

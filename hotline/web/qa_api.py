@@ -15,26 +15,15 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
+from hotline.center.nodes import NodeDirectory
 from hotline.center.store import CallStore
 from hotline.center.tickets import TicketFilter, TicketStore
 from hotline.qa.audio import cached_stereo, waveform
 from hotline.qa.rubric import DEFAULT, Rubric, RubricError, load_rubric
 from hotline.qa.search import CallQuery
 from hotline.web.access import Access, CurrentUser
+from hotline.web.cluster_files import ensure_local, recording_path
 from hotline.web.pages import add_page
-
-
-def recording_path(store: CallStore, data_dir: Path, call_id: str, party: str) -> Path:
-    record = store.get(call_id)
-    if record is None:
-        raise HTTPException(status_code=404, detail=f"no call with id {call_id!r}")
-    rel = (record.get("recordings") or {}).get(party)
-    if rel is None:
-        raise HTTPException(status_code=404, detail=f"call {call_id!r} has no recording of {party!r}")
-    path = (data_dir / str(rel)).resolve()
-    if not path.is_relative_to(data_dir.resolve()) or not path.is_file():
-        raise HTTPException(status_code=404, detail="recording file missing")
-    return path
 
 
 def stereo_file(record: dict[str, Any], data_dir: Path, store: CallStore) -> Path:
@@ -70,8 +59,17 @@ def _query(text: str, since: float | None, until: float | None, agent: str | Non
 
 
 def qa_router(store: CallStore, access: Access, data_dir: Path, rubric_path: Path | None,
-              tickets: TicketStore | None = None) -> APIRouter:
+              tickets: TicketStore | None = None, nodes: NodeDirectory | None = None) -> APIRouter:
     router = APIRouter(tags=["qa"])
+
+    async def with_audio(call_id: str, parties: list[str] | None = None) -> dict[str, Any]:
+        """The call's record, with the named recordings (all when None) readable on this node."""
+        record = await asyncio.to_thread(store.get, call_id)
+        if record is None:
+            raise HTTPException(status_code=404, detail=f"no call with id {call_id!r}")
+        for party in parties if parties is not None else list(record.get("recordings") or {}):
+            await ensure_local(nodes, data_dir, record, party)
+        return record
 
     def rubric() -> Rubric:
         if rubric_path is None:
@@ -106,6 +104,7 @@ def qa_router(store: CallStore, access: Access, data_dir: Path, rubric_path: Pat
     @router.get("/api/qa/calls/{call_id}/waveform/{party}")
     async def call_waveform(call_id: str, party: str,
                             points: int = Query(800, ge=10, le=5000)) -> dict[str, Any]:
+        await with_audio(call_id, [party])
         path = recording_path(store, data_dir, call_id, party)
         return await asyncio.to_thread(waveform, path, points)
 
@@ -115,9 +114,7 @@ def qa_router(store: CallStore, access: Access, data_dir: Path, rubric_path: Pat
     async def call_stereo(call_id: str) -> FileResponse:
         """Both parties in one file: the caller left, the agent(s) right, on the call's time line.
         Byte ranges (`Range: bytes=a-b`, answered 206) let the player seek."""
-        record = await asyncio.to_thread(store.get, call_id)
-        if record is None:
-            raise HTTPException(status_code=404, detail=f"no call with id {call_id!r}")
+        record = await with_audio(call_id)
         path = await asyncio.to_thread(stereo_file, record, data_dir, store)
         return FileResponse(path, media_type="audio/wav", filename=f"{call_id}.stereo.wav",
                             content_disposition_type="inline", headers={"cache-control": "private"})

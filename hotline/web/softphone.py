@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from typing import Any
 
@@ -17,7 +16,7 @@ import redis.asyncio as aioredis
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from hotline.center.keys import WORKERS_KEY
+from hotline.center.nodes import NodeDirectory
 from hotline.center.webrtc_signalling import (
     SignallingError,
     anonymous_caller,
@@ -82,15 +81,12 @@ def caller_uri(offer: Offer, secret: str | None) -> str:
 
 
 async def _pick_worker(client: aioredis.Redis) -> str:
+    """The least-loaded live worker of any node that is not draining."""
     try:
-        raw = await client.hgetall(WORKERS_KEY)
+        live = await NodeDirectory(client, "").live_workers()
     except (aioredis.RedisError, OSError) as exc:
         raise HTTPException(status_code=503, detail="call signalling unavailable (Redis)") from exc
-    load: list[tuple[int, str]] = []
-    for key, value in raw.items():
-        info = json.loads(value)
-        name = key.decode() if isinstance(key, bytes) else str(key)
-        load.append((int(info.get("calls", 0)) + int(info.get("webrtc_calls", 0)), name))
+    load = [(int(info.get("calls", 0)) + int(info.get("webrtc_calls", 0)), name) for name, info in live.items()]
     if not load:
         raise HTTPException(status_code=503, detail="no media worker is running")
     return min(load)[1]

@@ -1,4 +1,5 @@
-"""A real PostgreSQL server for the store tests, and the `call_store` fixture over both backends.
+"""A real PostgreSQL server for the store tests, and the `call_store` and `ticket_store` fixtures over
+both backends.
 
 The session starts one throwaway server (Debian's `postgresql`, 15: `initdb` and `pg_ctl`, found
 on PATH or under /usr/lib/postgresql/*/bin) on a free loopback port, without fsync; each test gets a
@@ -119,8 +120,10 @@ class StoreBackend:
     open: Callable[[], Any]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreBackend]:
+def _backend(request: pytest.FixtureRequest, sqlite: Callable[[], Any],
+             postgres: Callable[[str], Any]) -> Iterator[StoreBackend]:
+    """A store's backend for the fixture's parameter: ``sqlite()`` opens the SQLite store,
+    ``postgres(dsn)`` the PostgreSQL one on a database of the test's own."""
     opened: list[Any] = []
 
     def opener(factory: Callable[[], Any]) -> Callable[[], Any]:
@@ -131,25 +134,43 @@ def store_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
         return open_store
 
     if request.param == "sqlite":
-        from hotline.center.store import SqliteCallStore
-
-        yield StoreBackend("sqlite", opener(lambda: SqliteCallStore(tmp_path / "calls.db")))
+        yield StoreBackend("sqlite", opener(sqlite))
         for store in opened:
             store.close()
         return
-    from hotline.center.pg_store import PostgresCallStore
-
     server: PostgresServer = request.getfixturevalue("postgres_server")
     dbname = server.create_database()
     try:
-        yield StoreBackend("postgres", opener(lambda: PostgresCallStore(server.dsn(dbname))))
+        yield StoreBackend("postgres", opener(lambda: postgres(server.dsn(dbname))))
     finally:
         for store in opened:
             store.close()
         server.drop_database(dbname)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreBackend]:
+    from hotline.center.pg_store import PostgresCallStore
+    from hotline.center.store import SqliteCallStore
+
+    yield from _backend(request, lambda: SqliteCallStore(tmp_path / "calls.db"), PostgresCallStore)
+
+
 @pytest.fixture
 def call_store(store_backend: StoreBackend) -> Any:
     """A fresh, empty call store: SQLite, then PostgreSQL."""
     return store_backend.open()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ticket_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreBackend]:
+    from hotline.center.pg_tickets import PostgresTicketStore
+    from hotline.center.tickets import SqliteTicketStore
+
+    yield from _backend(request, lambda: SqliteTicketStore(tmp_path / "data" / "tickets.db"), PostgresTicketStore)
+
+
+@pytest.fixture
+def ticket_store(ticket_backend: StoreBackend) -> Any:
+    """A fresh, empty ticket store: SQLite, then PostgreSQL."""
+    return ticket_backend.open()

@@ -42,6 +42,7 @@ class ServerProcess:
     flows: Path = REPO / "tests" / "e2e" / "flows"  # the telephony test flow; the demo is REPO / "flows"
     extra_args: list[str] = field(default_factory=list)
     settings_yaml: str = ""  # appended to the generated settings file
+    host: str = "127.0.0.1"  # where its SIP edge, workers and HTTP listen (a node of a cluster: 127.0.0.2...)
     proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -50,7 +51,7 @@ class ServerProcess:
         self.worker_base = block + 1
         self.rtp_base = free_port_block(100 * self.workers, start=30000, end=60000)
         self.http_port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.http_port}"
+        self.base_url = f"http://{self.host}:{self.http_port}"
 
     def start(self, timeout: float = 240.0) -> ServerProcess:
         self.data.mkdir(parents=True, exist_ok=True)
@@ -61,7 +62,7 @@ class ServerProcess:
         self.log = (self.data / "serve.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hotline.center.cli", "serve", "--config", str(settings),
-             "--sip", f"127.0.0.1:{self.sip_port}", "--http", f"127.0.0.1:{self.http_port}",
+             "--sip", f"{self.host}:{self.sip_port}", "--http", f"{self.host}:{self.http_port}",
              "--flows", str(self.flows), "--data", str(self.data), "--workers", str(self.workers),
              *self.extra_args],
             cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -72,7 +73,9 @@ class ServerProcess:
                 raise RuntimeError(f"hotline serve exited with {self.proc.returncode}: {self.tail()}")
             try:
                 health = httpx.get(f"{self.base_url}/api/health", timeout=2.0).json()
-                if health.get("status") == "ok" and len(health["sip"]["workers"]) == self.workers:
+                node = health["sip"].get("node", "")  # in a cluster, health lists every node's workers
+                own = [w for w in health["sip"]["workers"] if w.get("node", node) == node]
+                if health.get("status") == "ok" and len(own) == self.workers:
                     return self
             except (httpx.HTTPError, ValueError):
                 pass

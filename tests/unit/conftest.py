@@ -1,5 +1,6 @@
-"""Fixtures of the unit tests: `call_store` (SQLite, then a real PostgreSQL) for the store's behaviour."""
+"""Fixtures of the unit tests: `call_store` and `ticket_store` (SQLite, then a real PostgreSQL) for
+the stores' behaviour."""
 
-from tests.support.postgres import call_store, postgres_server, store_backend
+from tests.support.postgres import call_store, postgres_server, store_backend, ticket_backend, ticket_store
 
-__all__ = ["call_store", "postgres_server", "store_backend"]
+__all__ = ["call_store", "postgres_server", "store_backend", "ticket_backend", "ticket_store"]

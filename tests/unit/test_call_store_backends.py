@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hotline.center.pg_store import query_terms, set_path, words_of
+from hotline.center.pg_text import query_terms, set_path, words_of
 from hotline.center.records import CallRecord, DtmfRecord, Segment
 from hotline.center.store import HIT_END, HIT_START, path_steps
 from hotline.qa.search import CallQuery
@@ -92,6 +92,47 @@ def test_mark_interrupted_by_worker_and_all(call_store: Any) -> None:
     assert d["status"] == "interrupted" and d["transcript"][0]["text"] == "kept segment"
     assert call_store.mark_interrupted(None) == 0
     assert ids(call_store.search(CallQuery(status="interrupted"))) == ["d", "c", "b", "a"]
+
+
+def on_node(rec: CallRecord, node: str) -> CallRecord:
+    rec.node = node
+    return rec
+
+
+def test_mark_interrupted_by_node(call_store: Any) -> None:
+    call_store.save(on_node(record("a1", T0 + 1, status="live", worker="a-w1"), "a"))
+    call_store.save(on_node(record("a2", T0 + 2, status="live", worker="a-w2"), "a"))
+    call_store.save(on_node(record("b1", T0 + 3, status="live", worker="b-w1"), "b"))
+    call_store.save(record("old", T0 + 4, status="live", worker="w1"))  # from before nodes: no node
+    legacy = record("legacy", T0 + 6, status="live", worker="w0").to_dict()
+    del legacy["node"]  # written before records had the field
+    call_store.save_fields("legacy", T0 + 6, "live", legacy)
+    call_store.save(on_node(record("a-done", T0 + 5, status="completed", worker="a-w1"), "a"))
+    assert call_store.mark_interrupted(None, node="c") == 2  # only the node-less records
+    assert call_store.get("old")["status"] == call_store.get("legacy")["status"] == "interrupted"
+    assert call_store.mark_interrupted("b-w1", node="a") == 0  # another node's worker
+    assert call_store.mark_interrupted(None, node="a") == 2
+    assert [call_store.get(i)["status"] for i in ("a1", "a2", "b1", "a-done")] == [
+        "interrupted", "interrupted", "live", "completed"]
+    assert call_store.get("a1")["end_reason"] == "worker_died" and call_store.get("a1")["node"] == "a"
+    assert call_store.mark_interrupted(None, node="a") == 0
+    assert call_store.mark_interrupted(None) == 1  # no node: every live call, as before
+    assert call_store.get("b1")["status"] == "interrupted"
+
+
+def test_post_transcript_queue_by_node(call_store: Any) -> None:
+    for call_id, started, node in (("a1", T0, "a"), ("b1", T0 + 1, "b"), ("old", T0 + 2, ""), ("a2", T0 + 3, "a")):
+        rec = on_node(record(call_id, started, status="interrupted" if call_id == "a2" else "completed"), node)
+        rec.recordings["caller"] = f"recordings/{call_id}.wav"
+        call_store.save(rec)
+    assert call_store.awaiting_post_transcript(10) == ["a1", "b1", "old", "a2"]
+    assert call_store.awaiting_post_transcript(10, node="a") == ["a1", "old", "a2"]
+    assert call_store.awaiting_post_transcript(10, node="b") == ["b1", "old"]
+    assert call_store.awaiting_post_transcript(1, node="b") == ["b1"]
+    assert call_store.awaiting_post_transcript(10, node="c") == ["old"]
+    call_store.set_post_transcript("old", {"status": "running"})
+    assert call_store.awaiting_post_transcript(10, node="c") == []
+    assert call_store.awaiting_post_transcript(10, node="a") == ["a1", "a2"]
 
 
 def test_post_transcript_queue(call_store: Any) -> None:
@@ -335,11 +376,10 @@ def test_postgres_store_connects_again_after_the_server_dropped_it(postgres_serv
         drop_connections()
         assert store.set_paths("a", {"$.qa": {"score": 5}})  # so is setting a value
         drop_connections()
-        with pytest.raises(psycopg.OperationalError):  # an append is not: it may have been written
-            store.append("a", "$.offers", 1)
+        assert store.append("a", "$.offers", 1)  # an append too: it failed before its COMMIT
         assert store.append("a", "$.offers", 2)
         got = store.get("a")
-        assert got["qa"] == {"score": 5} and got["offers"] == [2]
+        assert got["qa"] == {"score": 5} and got["offers"] == [1, 2]
     finally:
         store.close()
         postgres_server.drop_database(dbname)

@@ -51,9 +51,11 @@ def test_settings_errors(tmp_path: Path) -> None:
 
 
 def test_edge_config_lists_every_worker(tmp_path: Path) -> None:
-    dispatcher = render_dispatcher([("127.0.0.1", 5071), ("127.0.0.1", 5072)], 4)
-    assert "sip:127.0.0.1:5071 0 0 duid=w1;maxload=4" in dispatcher
-    assert "sip:127.0.0.1:5072" in dispatcher
+    dispatcher = render_dispatcher([("b-w1", "127.0.0.3", 5071), ("a-w1", "127.0.0.2", 5071)], 4)
+    assert "sip:127.0.0.2:5071 0 0 duid=a-w1;maxload=4" in dispatcher
+    assert "sip:127.0.0.3:5071 0 0 duid=b-w1;maxload=4" in dispatcher
+    # no live worker anywhere: a set Kamailio can load, whose one destination answers nothing
+    assert "sip:127.0.0.1:9 0 0 duid=none" in render_dispatcher([], 4)
     cfg = render_config("127.0.0.1", 5060, tmp_path, 4)
     assert "listen=udp:127.0.0.1:5060" in cfg and f"{tmp_path}/dispatcher.list" in cfg
 

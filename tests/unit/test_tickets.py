@@ -1,24 +1,26 @@
+"""The ticket store's behaviour, the same on both backends: SQLite (one machine) and PostgreSQL
+(several nodes; a real server started for the session)."""
+
 from __future__ import annotations
 
 import sqlite3
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from hotline.center.tickets import (
-    SqliteTicketStore,
     Ticket,
     TicketFilter,
     TicketNotFound,
     TicketStore,
     ref_for_id,
 )
+from tests.support.postgres import StoreBackend
 
 
-def test_create_and_get(tmp_path: Path) -> None:
-    store: TicketStore = SqliteTicketStore(tmp_path / "tickets.db")
+def test_create_and_get(ticket_store: TicketStore) -> None:
+    store = ticket_store
     before = time.time()
     ticket = store.create("damage", call_id="call-1", caller="+441234567890", parcel_number="33334444",
                           description="box crushed", fields={"items": "2", "photo": "yes"},
@@ -40,8 +42,8 @@ def test_create_and_get(tmp_path: Path) -> None:
     assert ref_for_id(899999) == "999999"
 
 
-def test_create_rejects_unknown_type_and_priority(tmp_path: Path) -> None:
-    store = SqliteTicketStore(tmp_path / "tickets.db")
+def test_create_rejects_unknown_type_and_priority(ticket_store: TicketStore) -> None:
+    store = ticket_store
     with pytest.raises(ValueError, match="ticket type"):
         store.create("complaint")
     with pytest.raises(ValueError, match="priority"):
@@ -49,8 +51,8 @@ def test_create_rejects_unknown_type_and_priority(tmp_path: Path) -> None:
     assert store.list() == []
 
 
-def test_list_newest_first_and_by_status(tmp_path: Path) -> None:
-    store = SqliteTicketStore(tmp_path / "tickets.db")
+def test_list_newest_first_and_by_status(ticket_store: TicketStore) -> None:
+    store = ticket_store
     refs = [store.create(kind).ref for kind in ("missing", "not_received", "redelivery", "address_change")]
     assert [t.ref for t in store.list()] == list(reversed(refs))
     assert [t.ref for t in store.list(limit=2)] == [refs[3], refs[2]]
@@ -60,8 +62,8 @@ def test_list_newest_first_and_by_status(tmp_path: Path) -> None:
     assert store.list(status="closed") == []
 
 
-def test_update_status_keeps_history(tmp_path: Path) -> None:
-    store = SqliteTicketStore(tmp_path / "tickets.db")
+def test_update_status_keeps_history(ticket_store: TicketStore) -> None:
+    store = ticket_store
     ref = store.create("missing", parcel_number="12345678").ref
     working = store.update_status(ref, "in_progress", "agent-1")
     assert working.status == "in_progress"
@@ -80,13 +82,12 @@ def test_update_status_keeps_history(tmp_path: Path) -> None:
     assert store.get(ref) == stored  # the failed updates left it alone
 
 
-def test_two_stores_on_one_file_get_unique_refs(tmp_path: Path) -> None:
-    path = tmp_path / "data" / "tickets.db"
-    first, second = SqliteTicketStore(path), SqliteTicketStore(path)
+def test_two_stores_on_one_database_get_unique_refs(ticket_backend: StoreBackend) -> None:
+    first, second = ticket_backend.open(), ticket_backend.open()  # two processes (or nodes)
     made: list[Ticket] = []
     made_lock = threading.Lock()
 
-    def worker(store: SqliteTicketStore, n: int) -> None:
+    def worker(store: TicketStore, n: int) -> None:
         for i in range(n):
             ticket = store.create("other", description=f"t{i}")
             with made_lock:
@@ -107,22 +108,22 @@ def test_two_stores_on_one_file_get_unique_refs(tmp_path: Path) -> None:
     assert seen is not None and seen.status == "closed"
     first.close()
     second.close()
-    reopened = SqliteTicketStore(path)
+    reopened = ticket_backend.open()
     assert reopened.create("other").ref == ref_for_id(101)
-    mode = sqlite3.connect(str(path)).execute("PRAGMA journal_mode").fetchone()[0]
-    assert mode == "wal"
-    reopened.close()
+    if ticket_backend.name == "sqlite":
+        mode = sqlite3.connect(str(reopened.path)).execute("PRAGMA journal_mode").fetchone()[0]
+        assert mode == "wal"
 
 
-def test_to_dict_is_plain_data(tmp_path: Path) -> None:
-    store = SqliteTicketStore(tmp_path / "tickets.db")
+def test_to_dict_is_plain_data(ticket_store: TicketStore) -> None:
+    store = ticket_store
     data = store.create("redelivery", fields={"slot": "2026-11-24"}).to_dict()
     assert data["ref"] == "100001" and data["fields"] == {"slot": "2026-11-24"}
     assert data["history"][0]["status"] == "open"
 
 
-def test_workflow_transitions_assignment_notes_and_filters(tmp_path: Path) -> None:
-    store = SqliteTicketStore(tmp_path / "tickets.db")
+def test_workflow_transitions_assignment_notes_and_filters(ticket_store: TicketStore) -> None:
+    store = ticket_store
     ref = store.create("damage", caller="+15550100", priority="high").ref
     ticket = store.update(ref, "alice", assignee="alice", queue="claims", note="called the depot")
     assert (ticket.assignee, ticket.queue, ticket.status) == ("alice", "claims", "open")
@@ -141,8 +142,8 @@ def test_workflow_transitions_assignment_notes_and_filters(tmp_path: Path) -> No
     assert len(store.list(filters=TicketFilter(open_only=True))) == 2
 
 
-def test_overdue_tickets_are_reminded_once(tmp_path: Path) -> None:
-    store = SqliteTicketStore(tmp_path / "tickets.db")
+def test_overdue_tickets_are_reminded_once(ticket_store: TicketStore) -> None:
+    store = ticket_store
     now = time.time()
     late = store.create("damage", due_at=now - 5).ref
     store.create("damage", due_at=now + 3600)

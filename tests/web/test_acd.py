@@ -4,6 +4,7 @@ the offers kept in the call's record, and status changes during a call."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -279,3 +280,29 @@ def test_reason_in_words() -> None:
     assert acd.reason_in_words({"choice": "lost_keys"}) == "lost keys"
     assert acd.reason_in_words({"lang": "en"}) == ""
     assert acd.vip_level("none") == "" and acd.vip_level("gold") == "gold"
+
+
+async def test_two_nodes_acds_take_turns_and_one_answer_wins(redis: aioredis.Redis) -> None:
+    """Every node runs the ACD loop and any node's desk may answer: while another node holds the
+    cluster-wide lock, a step waits; two nodes answering one ring give it to one agent only."""
+    agents = await staff(redis)
+    pool = redis.connection_pool  # another node: its own connections to the same server
+    other = aioredis.Redis(connection_pool=aioredis.ConnectionPool(connection_class=pool.connection_class,
+                                                                   **pool.connection_kwargs))
+    node_a, node_b = Acd(redis, agents), Acd(other, AgentDirectory(other))
+    held = other.lock(acd.ACD_LOCK_KEY, timeout=10)
+    assert await held.acquire()
+    step = asyncio.create_task(node_a.step())
+    await asyncio.sleep(0.5)
+    assert not step.done()  # waits for the other node's step
+    await held.release()
+    await asyncio.wait_for(step, 5)
+
+    await agents.set_state("ann", "available")
+    await acd.enqueue(redis, "c1", "b-w1", "general", "general", 0, {})
+    await node_b.step()
+    assert await ringing(redis) == {"c1": "ann"}
+    both = await asyncio.gather(node_a.answer("c1", "ann"), node_b.answer("c1", "ann"))
+    assert sum(entry is not None for entry in both) == 1, both
+    assert [entry["worker"] for entry in both if entry] == ["b-w1"]
+    await other.aclose()

@@ -60,7 +60,7 @@ async def setup(tmp_path: Path, redis_server: EmbeddedRedis) -> AsyncIterator[Se
     client, events = aioredis.from_url(redis_server.url), aioredis.from_url(redis_server.url)
     agents = AgentDirectory(client)
     await add_staff(agents)
-    await client.hset(WORKERS_KEY, "w1", json.dumps({"calls": 0, "webrtc_calls": 0}))
+    await client.hset(WORKERS_KEY, "w1", json.dumps({"calls": 0, "webrtc_calls": 0, "ts": time.time() + 3600}))
     store = SqliteCallStore(tmp_path / "calls.db")
     offers: list[dict[str, Any]] = []
     worker = asyncio.create_task(_worker(aioredis.from_url(redis_server.url), offers))

@@ -27,7 +27,7 @@ from pathlib import Path
 from hotline.system.processes import Child, ProcessError, wait_until
 
 _MODULES = ("kex", "corex", "tm", "tmx", "sl", "rr", "pv", "maxfwd", "textops", "siputils", "xlog",
-            "ctl", "dispatcher", "sanity", "dialog", "pike", "htable", "ipops", "statistics")
+            "ctl", "dispatcher", "sanity", "dialog", "pike", "htable", "ipops", "statistics", "debugger")
 # what the edge counts (kamailio statistics, group "script"); read by `edge_stats`
 COUNTERS = ("edge_scanner_dropped", "edge_flood_banned", "edge_banned_dropped", "edge_source_cap_refused",
             "edge_malformed_dropped", "edge_busy_refused")
@@ -102,10 +102,19 @@ fork=yes
 children=2
 disable_tcp=yes
 auto_aliases=no
+# RFC 3261 token characters that Kamailio's header-name parser refuses by default (RFC 4475 intmeth, esc02)
+hdr_name_extra_chars="!%*`'"
 listen=udp:{host}:{port}{f" advertise {advertise}:{port}" if advertise else ""}
 mpath="{_module_path()}/"
 {loads}
 modparam("ctl", "binrpc", "unix:{run_dir}/kamailio_ctl")
+# raw datagrams pass event_route[network:msg] (folded header lines joined) before the core parser
+modparam("corex", "nio_intercept", 1)
+modparam("corex", "nio_msg_avp", "$avp(nio_msg)")
+# corex warns for every datagram left as it is (no $avp(nio_msg)): only its errors are logged
+modparam("debugger", "mod_hash_size", 4)
+modparam("debugger", "mod_level_mode", 1)
+modparam("debugger", "mod_level", "corex=-1")
 modparam("rr", "enable_full_lr", 1)
 modparam("tm", "fr_timer", 2000)
 modparam("tm", "fr_inv_timer", 30000)
@@ -148,8 +157,9 @@ request_route {{
 		xlog("L_WARN", "malformed request dropped\\n"); exit;
 	}}
 	if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
-	# what sanity_check lets through but RFC 3261 forbids (RFC 4475 escruri, baddate)
-	if ($ru =~ "\\?") {{ sl_send_reply("400", "Bad Request-URI (headers not allowed)"); exit; }}
+	# what sanity_check lets through but RFC 3261 forbids (RFC 4475 escruri, baddate); a "?" in the
+	# user part is allowed (RFC 4475 intmeth)
+	if ($(ru{{uri.headers}}) != "") {{ sl_send_reply("400", "Bad Request-URI (headers not allowed)"); exit; }}
 	if (is_present_hf("Date") && !($hdr(Date) =~ "GMT[[:space:]]*$")) {{ sl_send_reply("400", "Bad Date"); exit; }}
 	if (is_method("OPTIONS") && uri == myself && $rU == $null) {{ sl_send_reply("200", "OK"); exit; }}
 	if (is_method("CANCEL")) {{
@@ -201,6 +211,25 @@ onreply_route[WORKER_REPLY] {{
 	if (is_method("INVITE") && status =~ "^2[0-9][0-9]") ds_load_update();
 }}
 
+# Kamailio's core parser drops a request whose CSeq is folded between number and method (RFC 3261
+# 7.3.1 LWS; RFC 4475 wsinv) before any route runs; its other parsers take folded lines. So the raw
+# datagram passes here first, and a fold in a CSeq of the header part becomes one space. Datagrams of
+# 8000 bytes or more stay as they are (textops' re.subst works in an 8 KiB buffer).
+event_route[network:msg] {{
+	$(avp(nio_msg)[*]) = $null;
+	if (is_incoming() && $(mb{{s.len}}) < 8000 && $mb =~ "\\r\\n[ \\t]") {{
+		$var(folded) = "^[^\\r\\n]*(\\r\\n[^\\r\\n]+)*\\r\\n[Cc][Ss][Ee][Qq][ \\t]*:[^\\r\\n]*\\r\\n[ \\t]";
+		$var(unfold) = "/(\\r\\n[Cc][Ss][Ee][Qq][ \\t]*:[^\\r\\n]*)\\r\\n[ \\t]+/\\\\1 /";
+		$var(buf) = $mb;
+		$var(folds) = 0;
+		while ($var(folds) < 3 && $var(buf) =~ $var(folded)) {{
+			$var(buf) = $(var(buf){{re.subst,$var(unfold)}});
+			$var(folds) = $var(folds) + 1;
+		}}
+		if ($var(folds) > 0) $avp(nio_msg) = $var(buf);
+	}}
+}}
+
 failure_route[WORKER_FAIL] {{
 	if (t_is_canceled()) {{ ds_load_unset(); exit; }}
 	if (t_check_status("486|503|408|500") || (t_branch_timeout() && !t_branch_replied())) {{
@@ -215,10 +244,13 @@ failure_route[WORKER_FAIL] {{
 """
 
 
-def render_dispatcher(workers: list[tuple[str, int]], calls_per_worker: int) -> str:
+def render_dispatcher(workers: list[tuple[str, str, int]], calls_per_worker: int) -> str:
+    """Kamailio's dispatcher list: one destination per (worker id, host, port). An empty cluster
+    still needs a set: it holds a destination no one listens on, so callers get 503 rather than
+    a Kamailio that cannot load its list."""
     lines = ["# setid destination flags priority attrs"]
-    for i, (host, port) in enumerate(workers, start=1):
-        lines.append(f"1 sip:{host}:{port} 0 0 duid=w{i};maxload={calls_per_worker}")
+    for wid, host, port in sorted(workers) or [("none", "127.0.0.1", 9)]:
+        lines.append(f"1 sip:{host}:{port} 0 0 duid={wid};maxload={calls_per_worker}")
     return "\n".join(lines) + "\n"
 
 
@@ -247,7 +279,7 @@ async def sip_options_ping(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 class KamailioEdge:
-    def __init__(self, host: str, port: int, run_dir: Path, workers: list[tuple[str, int]],
+    def __init__(self, host: str, port: int, run_dir: Path, workers: list[tuple[str, str, int]],
                  calls_per_worker: int, advertise: str | None = None, defence: EdgeDefence | None = None) -> None:
         self.host, self.port = host, port
         self.defence = defence or EdgeDefence()
@@ -277,6 +309,15 @@ class KamailioEdge:
     async def listening(self) -> bool:
         return self.child.running and await sip_options_ping(self.host, self.port)
 
+    async def set_workers(self, workers: list[tuple[str, str, int]]) -> bool:
+        """Dispatch to these (worker id, host, port) from now on: the list is rewritten and Kamailio
+        reloads it (calls in progress keep their route). True when it changed and was reloaded."""
+        if sorted(workers) == sorted(self.workers):
+            return False
+        self.workers = list(workers)
+        (self.run_dir / "dispatcher.list").write_text(render_dispatcher(self.workers, self.calls_per_worker))
+        return await kamcmd(self.run_dir, "dispatcher.reload") is not None
+
     async def stats(self) -> dict[str, int]:
         """The edge's decision counters (:data:`COUNTERS`), read over its control socket."""
         return await edge_stats(self.run_dir)
@@ -288,23 +329,32 @@ class KamailioEdge:
 REPLY_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "6xx")
 
 
+async def kamcmd(run_dir: Path, *command: str, timeout: float = 2.0) -> str | None:
+    """Run a command over the edge's control socket: its output, or None when kamcmd or the edge
+    does not answer (or the command fails)."""
+    binary = shutil.which("kamcmd") or ("/usr/sbin/kamcmd" if Path("/usr/sbin/kamcmd").exists() else None)
+    if binary is None:
+        return None
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            binary, "-s", f"unix:{run_dir.resolve()}/kamailio_ctl", *command,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except (OSError, TimeoutError):
+        return None
+    return out.decode(errors="replace") if proc.returncode == 0 else None
+
+
 async def edge_stats(run_dir: Path, timeout: float = 2.0) -> dict[str, int]:
     """The edge's counters by name: its decisions (:data:`COUNTERS`), the replies it sent itself
     (``sl:4xx_replies``...) and the transactions it relayed by final class (``tmx:2xx_transactions``
     ...); {} when kamcmd or the edge does not answer."""
-    binary = shutil.which("kamcmd") or ("/usr/sbin/kamcmd" if Path("/usr/sbin/kamcmd").exists() else None)
-    if binary is None:
-        return {}
     wanted = {*COUNTERS, *(f"sl:{c}_replies" for c in REPLY_CLASSES), *(f"tmx:{c}_transactions" for c in REPLY_CLASSES)}
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            binary, "-s", f"unix:{run_dir.resolve()}/kamailio_ctl", "stats.get_statistics", "script:", "sl:", "tmx:",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    except (OSError, TimeoutError):
+    out = await kamcmd(run_dir, "stats.get_statistics", "script:", "sl:", "tmx:", timeout=timeout)
+    if out is None:
         return {}
     found: dict[str, int] = {}
-    for line in out.decode(errors="replace").splitlines():
+    for line in out.splitlines():
         name, _, value = line.strip().strip('"').rpartition(" = ")
         key = name.removeprefix("script:")
         if key in wanted and value.strip().isdigit():
