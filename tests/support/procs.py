@@ -53,3 +53,26 @@ def tree_memory_mb(pid: int) -> dict[str, float]:
             if key in ("Rss", "Pss"):
                 totals[f"{key.lower()}_mb"] += int(value.split()[0]) / 1024
     return {k: round(v, 1) for k, v in totals.items()}
+
+
+def proc_kb(pid: int, key: str, name: str = "status") -> int:
+    """A kB figure of /proc/PID/NAME (`VmRSS` of status, `Pss` of smaps_rollup); 0 when gone."""
+    try:
+        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def named_descendants(pid: int, comm: str) -> list[int]:
+    """The processes below `pid` (itself included) whose command name is `comm`."""
+    out = []
+    for p in descendants(pid):
+        try:
+            if Path(f"/proc/{p}/comm").read_text().strip() == comm:
+                out.append(p)
+        except OSError:
+            continue
+    return out

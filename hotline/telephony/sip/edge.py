@@ -122,7 +122,9 @@ modparam("dispatcher", "list_file", "{run_dir}/dispatcher.list")
 modparam("dispatcher", "flags", 2)
 modparam("dispatcher", "ds_hash_size", 8)
 modparam("dispatcher", "ds_hash_expire", 3600)
-modparam("dispatcher", "ds_hash_initexpire", 60)
+# a call's load entry before its 2xx: the IVR answers at once, so an entry older than this is one
+# whose INVITE never got a final answer through the edge (malformed, lost): it must not hold a slot
+modparam("dispatcher", "ds_hash_initexpire", 10)
 modparam("dispatcher", "ds_ping_interval", 2)
 modparam("dispatcher", "ds_probing_mode", 1)
 modparam("dispatcher", "ds_probing_threshold", 1)
@@ -173,6 +175,12 @@ request_route {{
 	if (has_totag()) {{ route(WITHINDLG); exit; }}
 	remove_hf("Route");
 	if (!is_method("INVITE")) {{ sl_send_reply("405", "Method Not Allowed"); exit; }}
+	# the dispatcher keys its call-load table on the Call-ID: one outside RFC 3261's grammar (white
+	# space, 8-bit, NUL) or very long (PROTOS c07 1468-1660) can leave load behind, and the edge then
+	# refuses calls with 503 until the entry expires
+	if ($(ci{{s.len}}) > 256 || $(ci{{s.encode.hexa}}) =~ "^(..)*00" || !($ci =~ "^[][A-Za-z0-9.!%*_+`'~()<>:\\\\/?{{}}\\"-]+(@[][A-Za-z0-9.!%*_+`'~()<>:\\\\/?{{}}\\"-]+)?$")) {{
+		sl_send_reply("400", "Bad Call-ID"); exit;
+	}}
 	if (has_body("application/sdp") && search_body("c=IN IP[46] [^[:space:]]{{200,}}")) {{
 		sl_send_reply("488", "Not Acceptable Here"); exit;
 	}}
@@ -191,7 +199,12 @@ request_route {{
 }}
 
 route[RELAY] {{
-	if (!t_relay()) sl_reply_error();
+	if (!t_relay()) {{
+		# not sent (PROTOS c07: too big once Via and Record-Route are added): the load ds_select_dst took
+		# would stay until ds_hash_initexpire (10 s), and the edge would refuse calls with 503 meanwhile
+		if (is_method("INVITE") && !has_totag()) ds_load_unset();
+		sl_reply_error();
+	}}
 	exit;
 }}
 
