@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
+from hotline.center.redis_server import EmbeddedRedis
 from hotline.ivr.piper_voice import resolve_voice
 from tests.support.tools import require
 from tests.support.voices import piper_caller_wav
@@ -44,3 +47,20 @@ def _tools_present() -> None:
     for tool in ("redis-server", "sipp", "baresip", "espeak-ng", "sox", "tcpdump", "kamailio"):
         require(tool)
     assert shutil.which("python3")
+
+
+@pytest.fixture
+async def redis_server(tmp_path: Path, _tools_present: None) -> AsyncIterator[EmbeddedRedis]:
+    """A real redis-server of the test's own (embedded: a unix socket in the test's directory)."""
+    server = EmbeddedRedis(tmp_path)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def redis(redis_server: EmbeddedRedis) -> AsyncIterator[aioredis.Redis]:
+    """A client of the test's own redis-server."""
+    client = aioredis.from_url(redis_server.url)
+    yield client
+    await client.aclose()

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import redis.asyncio as aioredis
 
 from hotline.assist.registry import KnowledgeRegistry
@@ -19,7 +17,6 @@ from hotline.center.cluster_versions import ClusterVersions
 from hotline.center.keys import CLUSTER_SEQ_KEY, FLOWS_CLUSTER_KEY
 from hotline.center.redis_server import EmbeddedRedis
 from hotline.ivr.registry import ActiveFlows, FlowRegistry
-from tests.support.tools import require
 
 REPO = Path(__file__).resolve().parents[2]
 WELCOME = "Welcome to the parcel hotline."
@@ -45,23 +42,7 @@ class Node:
         return text
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
-    require("redis-server")
-    embedded = EmbeddedRedis(tmp_path / "redis")
-    await embedded.start()
-    yield embedded
-    await embedded.stop()
-
-
-@pytest.fixture
-async def client(server: EmbeddedRedis) -> AsyncIterator[aioredis.Redis]:
-    redis = aioredis.from_url(server.url)
-    yield redis
-    await redis.aclose()
-
-
-def make_node(tmp_path: Path, client: aioredis.Redis, name: str) -> Node:
+def make_node(tmp_path: Path, redis: aioredis.Redis, name: str) -> Node:
     base = tmp_path / name
     flows, kb_dir = base / "flows", base / "knowledge"
     shutil.copytree(REPO / "flows", flows)
@@ -70,19 +51,19 @@ def make_node(tmp_path: Path, client: aioredis.Redis, name: str) -> Node:
     assert sorted(registry.scan()) == ["main: v1", "parcel_number: v1"]
     knowledge: KnowledgeRegistry[int] = KnowledgeRegistry(kb_dir, len)  # the "matcher": the article count
     assert knowledge.scan()
-    return Node(flows, base / "state", registry, knowledge, ClusterVersions(client, registry, knowledge, name))
+    return Node(flows, base / "state", registry, knowledge, ClusterVersions(redis, registry, knowledge, name))
 
 
-async def two_nodes(tmp_path: Path, client: aioredis.Redis) -> tuple[Node, Node]:
-    a, b = make_node(tmp_path, client, "A"), make_node(tmp_path, client, "B")
+async def two_nodes(tmp_path: Path, redis: aioredis.Redis) -> tuple[Node, Node]:
+    a, b = make_node(tmp_path, redis, "A"), make_node(tmp_path, redis, "B")
     assert sorted(await b.cluster.sync()) == ["published flows main (seq 1)", "published flows parcel_number (seq 2)",
                                               "published knowledge parcels.yaml (seq 3)"]
     assert await a.cluster.sync() == []  # the same texts: nothing adopted, nothing published
     return a, b
 
 
-async def test_a_flow_edit_activated_on_b_is_served_by_a(tmp_path: Path, client: aioredis.Redis) -> None:
-    a, b = await two_nodes(tmp_path, client)
+async def test_a_flow_edit_activated_on_b_is_served_by_a(tmp_path: Path, redis: aioredis.Redis) -> None:
+    a, b = await two_nodes(tmp_path, redis)
     new_text = b.edit_main(WELCOME, "Welcome to the cluster hotline.")
     assert b.registry.scan() == ["main: v2"]
     assert await b.cluster.publish_flows() == ["published flows main (seq 4)"]
@@ -95,13 +76,13 @@ async def test_a_flow_edit_activated_on_b_is_served_by_a(tmp_path: Path, client:
     # no ping-pong: A's next scan sees no edit, neither node publishes again, the sequence stays
     assert a.registry.scan() == []
     assert await a.cluster.publish_flows() == [] and await a.cluster.sync() == [] and await b.cluster.sync() == []
-    assert int(await client.get(CLUSTER_SEQ_KEY)) == 4
+    assert int(await redis.get(CLUSTER_SEQ_KEY)) == 4
     # a restarted A keeps it (its state remembers the file as looked at)
     assert FlowRegistry(a.flows, a.state).scan() == []
 
 
-async def test_a_rollback_on_a_propagates_to_b(tmp_path: Path, client: aioredis.Redis) -> None:
-    a, b = await two_nodes(tmp_path, client)
+async def test_a_rollback_on_a_propagates_to_b(tmp_path: Path, redis: aioredis.Redis) -> None:
+    a, b = await two_nodes(tmp_path, redis)
     original = b.main_text()
     b.edit_main(WELCOME, "Welcome, version two.")
     b.registry.scan()
@@ -115,17 +96,17 @@ async def test_a_rollback_on_a_propagates_to_b(tmp_path: Path, client: aioredis.
     assert await a.cluster.sync() == []
 
 
-async def test_an_invalid_published_flow_does_not_break_a(tmp_path: Path, client: aioredis.Redis) -> None:
-    a, b = await two_nodes(tmp_path, client)
+async def test_an_invalid_published_flow_does_not_break_a(tmp_path: Path, redis: aioredis.Redis) -> None:
+    a, b = await two_nodes(tmp_path, redis)
     serving = a.main_text()
 
     async def publish_raw(name: str, text: str) -> None:
-        seq = await client.incr(CLUSTER_SEQ_KEY)
-        await client.hset(FLOWS_CLUSTER_KEY, name, json.dumps(
+        seq = await redis.incr(CLUSTER_SEQ_KEY)
+        await redis.hset(FLOWS_CLUSTER_KEY, name, json.dumps(
             {"seq": seq, "name": name, "file": f"{name}.yaml", "version": 9, "sha": "x", "text": text, "node": "C"}))
 
     await publish_raw("main", serving.replace("flow: parcel_number", "flow: no_such_flow"))
-    await client.hset(FLOWS_CLUSTER_KEY, "broken", "{not json")
+    await redis.hset(FLOWS_CLUSTER_KEY, "broken", "{not json")
     assert await a.cluster.sync() == ["rejected flow main from C (seq 4)"]
     assert a.main_text() == serving and (a.flows / "main.yaml").read_text(encoding="utf-8") == serving
     assert a.registry.scan() == [] and "main" in a.registry.active
@@ -142,8 +123,8 @@ async def test_an_invalid_published_flow_does_not_break_a(tmp_path: Path, client
     assert await a.cluster.sync() == ["flow main: v2 from B (seq 7)"] and a.main_text() == new_text
 
 
-async def test_a_new_subflow_and_its_caller_are_adopted_together(tmp_path: Path, client: aioredis.Redis) -> None:
-    a, b = await two_nodes(tmp_path, client)
+async def test_a_new_subflow_and_its_caller_are_adopted_together(tmp_path: Path, redis: aioredis.Redis) -> None:
+    a, b = await two_nodes(tmp_path, redis)
     (b.flows / "zz_greet.yaml").write_text('flow: zz_greet\nlanguages: [en, zh]\nstart: hi\nnodes:\n  hi:\n'
                                            '    type: say\n    prompt: {en: "Hello.", zh: "你好。"}\n    next: back\n'
                                            '  back:\n    type: return\n', encoding="utf-8")
@@ -158,8 +139,8 @@ async def test_a_new_subflow_and_its_caller_are_adopted_together(tmp_path: Path,
     assert a.main_text() == b.main_text() and "zz_greet" in a.registry.active
 
 
-async def test_the_latest_publication_wins_when_both_nodes_edit(tmp_path: Path, client: aioredis.Redis) -> None:
-    a, b = await two_nodes(tmp_path, client)
+async def test_the_latest_publication_wins_when_both_nodes_edit(tmp_path: Path, redis: aioredis.Redis) -> None:
+    a, b = await two_nodes(tmp_path, redis)
     a.edit_main(WELCOME, "Welcome from A.")
     b_text = b.edit_main(WELCOME, "Welcome from B.")
     a.registry.scan()
@@ -171,12 +152,12 @@ async def test_the_latest_publication_wins_when_both_nodes_edit(tmp_path: Path, 
     assert a.main_text() == b.main_text() == b_text
 
 
-async def test_start_up_the_cluster_wins_over_local_files(tmp_path: Path, client: aioredis.Redis) -> None:
-    b = make_node(tmp_path, client, "B")
+async def test_start_up_the_cluster_wins_over_local_files(tmp_path: Path, redis: aioredis.Redis) -> None:
+    b = make_node(tmp_path, redis, "B")
     b.edit_main(WELCOME, "Welcome from the cluster.")
     b.registry.scan()
     assert len(await b.cluster.sync()) == 3  # an empty Redis: B publishes its own
-    a = make_node(tmp_path, client, "A")  # started later, with its own (stale) demo files
+    a = make_node(tmp_path, redis, "A")  # started later, with its own (stale) demo files
     (a.flows / "zz_local.yaml").write_text("start: r\nnodes:\n  r:\n    type: return\n", encoding="utf-8")
     assert a.registry.scan() == ["zz_local: v1"]
     assert await a.cluster.sync() == ["flow main: v2 from B (seq 1)", "published flows zz_local (seq 4)"]
@@ -184,8 +165,8 @@ async def test_start_up_the_cluster_wins_over_local_files(tmp_path: Path, client
     assert await b.cluster.sync() == ["flow zz_local: v1 from A (seq 4)"]
 
 
-async def test_knowledge_edits_and_removed_files_propagate(tmp_path: Path, client: aioredis.Redis) -> None:
-    a, b = await two_nodes(tmp_path, client)
+async def test_knowledge_edits_and_removed_files_propagate(tmp_path: Path, redis: aioredis.Redis) -> None:
+    a, b = await two_nodes(tmp_path, redis)
     assert b.knowledge.put_article({**NEW_ARTICLE, "id": "cluster_test"}, "parcels.yaml")
     assert await b.cluster.publish_knowledge() == ["published knowledge parcels.yaml (seq 4)"]
     assert await a.cluster.sync() == ["knowledge parcels.yaml from B (seq 4)"]
@@ -208,45 +189,45 @@ async def test_knowledge_edits_and_removed_files_propagate(tmp_path: Path, clien
 
 
 async def test_an_invalid_knowledge_file_is_neither_published_nor_adopted(tmp_path: Path,
-                                                                           client: aioredis.Redis) -> None:
-    a, b = await two_nodes(tmp_path, client)
+                                                                           redis: aioredis.Redis) -> None:
+    a, b = await two_nodes(tmp_path, redis)
     before = (a.knowledge.directory / "parcels.yaml").read_text(encoding="utf-8")
     (b.knowledge.directory / "parcels.yaml").write_text("- id: [broken\n", encoding="utf-8")
     assert not b.knowledge.scan() and b.knowledge.errors
     assert await b.cluster.sync() == []  # a rejected directory is not published
-    seq = await client.incr(CLUSTER_SEQ_KEY)  # a node whose directory differs publishes a duplicate id
+    seq = await redis.incr(CLUSTER_SEQ_KEY)  # a node whose directory differs publishes a duplicate id
     duplicate: dict[str, Any] = {"seq": seq, "file": "dup.yaml", "sha": "x", "node": "C",
                                  "text": "- id: track-parcel\n  title: Again\n  script: Twice.\n"}
-    await client.hset("hotline:cluster:knowledge", "dup.yaml", json.dumps(duplicate))
+    await redis.hset("hotline:cluster:knowledge", "dup.yaml", json.dumps(duplicate))
     assert await a.cluster.sync() == [f"rejected knowledge dup.yaml from C (seq {seq})"]
     assert not (a.knowledge.directory / "dup.yaml").exists()
     assert (a.knowledge.directory / "parcels.yaml").read_text(encoding="utf-8") == before
 
 
-async def test_redis_errors_are_logged_not_raised(tmp_path: Path, client: aioredis.Redis,
-                                                  server: EmbeddedRedis) -> None:
-    a, _ = await two_nodes(tmp_path, client)
-    await server.stop()
+async def test_redis_errors_are_logged_not_raised(tmp_path: Path, redis: aioredis.Redis,
+                                                  redis_server: EmbeddedRedis) -> None:
+    a, _ = await two_nodes(tmp_path, redis)
+    await redis_server.stop()
     a.edit_main(WELCOME, "Welcome while Redis is away.")
     assert a.registry.scan() == ["main: v2"]
     assert await a.cluster.publish_flows() == [] and await a.cluster.sync() == []
     assert a.registry.entries["main"].version == 2  # the node goes on serving its own edit
 
 
-def restarted(node: Node, client: aioredis.Redis, name: str) -> Node:
+def restarted(node: Node, redis: aioredis.Redis, name: str) -> Node:
     """The same node started again: its directories and state, a new registry and sync."""
     registry = FlowRegistry(node.flows, node.state)
     registry.scan()
     knowledge: KnowledgeRegistry[int] = KnowledgeRegistry(node.knowledge.directory, len)
     assert knowledge.scan()
-    return Node(node.flows, node.state, registry, knowledge, ClusterVersions(client, registry, knowledge, name))
+    return Node(node.flows, node.state, registry, knowledge, ClusterVersions(redis, registry, knowledge, name))
 
 
-async def test_an_edit_made_while_a_node_was_down_is_not_overwritten(tmp_path: Path, client: aioredis.Redis) -> None:
-    a, b = await two_nodes(tmp_path, client)
+async def test_an_edit_made_while_a_node_was_down_is_not_overwritten(tmp_path: Path, redis: aioredis.Redis) -> None:
+    a, b = await two_nodes(tmp_path, redis)
     # a is down; an admin edits its flow file meanwhile: at its start the edit is kept and published
     a.edit_main(WELCOME, "Welcome, edited while a was down.")
-    a = restarted(a, client, "A")
+    a = restarted(a, redis, "A")
     assert "edited while a was down" in a.main_text()
     assert await a.cluster.sync() == ["published flows main (seq 4)"]
     assert "edited while a was down" in a.main_text()
@@ -255,6 +236,6 @@ async def test_an_edit_made_while_a_node_was_down_is_not_overwritten(tmp_path: P
     b.edit_main("Welcome, edited while a was down.", "Welcome, from b while a was away.")
     assert b.registry.scan() == ["main: v3"]
     assert await b.cluster.sync() == ["published flows main (seq 5)"]
-    a = restarted(a, client, "A")
+    a = restarted(a, redis, "A")
     assert await a.cluster.sync() == ["flow main: v3 from B (seq 5)"]
     assert a.main_text() == b.main_text()

@@ -4,16 +4,12 @@ turned into seconds per state within a period, occupancy, and the reports' agent
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 
 from hotline.center import reports
 from hotline.center.agents import Agent, AgentDirectory, AgentState, hash_password
 from hotline.center.presence_log import Change, changes_between, occupancy, times_in_state
-from hotline.center.redis_server import EmbeddedRedis
 
 
 def test_seconds_in_each_state_are_clipped_to_the_period() -> None:
@@ -37,16 +33,6 @@ def test_report_agents_get_occupancy_and_idle_agents_appear() -> None:
     assert rows["cy"]["calls"] == 0 and rows["cy"]["occupancy"] == 0.0 and rows["cy"]["available_s"] == 3600.0
     assert "agents.occupancy" not in reports.not_available(tables)
     assert "agents.occupancy" in reports.not_available(reports.build([], since=0.0, until=1.0, now=1.0))
-
-
-@pytest.fixture
-async def redis(tmp_path: Path, _tools_present: None) -> AsyncIterator[aioredis.Redis]:
-    server = EmbeddedRedis(tmp_path)
-    await server.start()
-    client = aioredis.from_url(server.url)
-    yield client
-    await client.aclose()
-    await server.stop()
 
 
 async def test_the_directory_logs_every_change_to_the_stream(redis: aioredis.Redis) -> None:

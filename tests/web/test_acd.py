@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +19,7 @@ from hotline.center.agents import Agent, AgentDirectory, AgentError, hash_passwo
 from hotline.center.keys import agent_channel
 from hotline.center.queueing import QueueDirectory, queue_announcement
 from hotline.center.records import CallRecord
-from hotline.center.redis_server import EmbeddedRedis
 from hotline.center.store import SqliteCallStore
-
-
-@pytest.fixture
-async def redis(tmp_path: Path, _tools_present: None) -> AsyncIterator[aioredis.Redis]:
-    server = EmbeddedRedis(tmp_path)
-    await server.start()
-    client = aioredis.from_url(server.url)
-    yield client
-    await client.aclose()
-    await server.stop()
 
 
 async def staff(redis: aioredis.Redis) -> AgentDirectory:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hotline.center.acd import Acd, enqueue
 from hotline.center.agents import Agent, AgentDirectory, AgentState, hash_password
-from hotline.center.redis_server import EmbeddedRedis
 from hotline.system import metrics
 from hotline.web.metrics_api import metrics_router
 
@@ -80,13 +78,6 @@ def test_enable_starts_from_an_empty_directory(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv(metrics.DIR_ENV, str(tmp_path / "before"))  # restored after the test
     metrics.enable(directory)
     assert os.environ[metrics.DIR_ENV] == str(directory) and list(directory.iterdir()) == []
-
-
-@pytest.fixture
-async def redis(redis_server: EmbeddedRedis) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
 
 
 async def test_scrape_reads_queues_and_agents_from_redis(redis: aioredis.Redis) -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import redis.asyncio as aioredis
 
 from hotline.center.agents import AgentDirectory
@@ -17,14 +15,6 @@ from hotline.center.keys import LIVE_CALLS_KEY, NODES_KEY, WORKERS_KEY
 from hotline.center.node_cli import cluster_status
 from hotline.center.node_loop import NodeLoop, destinations
 from hotline.center.nodes import DEAD_S, STALE_S, NodeDirectory, worker_id
-from hotline.center.redis_server import EmbeddedRedis
-
-
-@pytest.fixture
-async def redis(redis_server: EmbeddedRedis) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
 
 
 async def beat(redis: aioredis.Redis, wid: str, port: int, age_s: float = 0.0) -> None:
