@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class Dispatcher(Protocol):
-    async def set_workers(self, workers: list[tuple[str, str, int]]) -> bool: ...
+    async def set_workers(self, workers: list[tuple[str, str, int]], force: bool = False) -> bool: ...
 
 
 def destinations(workers: dict[str, dict[str, Any]]) -> list[tuple[str, str, int]]:
@@ -52,14 +52,21 @@ class NodeLoop:
         self.info = info
         self.every_s = every_s
         self._ticks = 0
+        self._runs: dict[str, Any] = {}  # worker id -> the pid of its run last seen
 
     async def run(self) -> None:
         await supervised(self.step, name="node", every_s=self.every_s)
 
     async def step(self) -> None:
         await self.nodes.beat(self.info)
-        if await self.edge.set_workers(destinations(await self.nodes.live_workers())):
-            log.info("dispatcher list reloaded", extra={"node": self.nodes.node})
+        live = await self.nodes.live_workers()
+        runs = {wid: info.get("pid") for wid, info in live.items()}
+        # a worker that restarted lost its calls, but the edge still counts them against it: a reload
+        # starts every count again from zero (an undercount only costs a 486 and the next worker)
+        restarted = sorted(w for w, pid in runs.items() if w in self._runs and self._runs[w] != pid)
+        self._runs = runs
+        if await self.edge.set_workers(destinations(live), force=bool(restarted)):
+            log.info("dispatcher list reloaded", extra={"node": self.nodes.node, "restarted": restarted})
         self._ticks += 1
         if self._ticks % 5 == 0:
             for reaped in await self.nodes.reap(interrupter(self.store)):

@@ -86,8 +86,8 @@ class Edge:
     def __init__(self) -> None:
         self.lists: list[list[tuple[str, str, int]]] = []
 
-    async def set_workers(self, workers: list[tuple[str, str, int]]) -> bool:
-        changed = not self.lists or self.lists[-1] != workers
+    async def set_workers(self, workers: list[tuple[str, str, int]], force: bool = False) -> bool:
+        changed = force or not self.lists or self.lists[-1] != workers
         if changed:
             self.lists.append(workers)
         return changed
@@ -102,6 +102,12 @@ async def test_node_loop_beats_and_gives_its_edge_every_node_s_live_workers(redi
     await beat(redis, "b-w1", 5071)
     await loop.step()
     assert edge.lists == [[("a-w1", "127.0.0.2", 5071), ("b-w1", "127.0.0.3", 5071)]]
+    await loop.step()
+    assert len(edge.lists) == 1  # nothing changed: no reload
+    info = json.loads(await redis.hget(WORKERS_KEY, "b-w1"))
+    await redis.hset(WORKERS_KEY, "b-w1", json.dumps({**info, "pid": 4242}))  # b-w1 restarted
+    await loop.step()
+    assert len(edge.lists) == 2  # the same list, reloaded: the edge's count of b-w1's calls is reset
     await b.drain("a")
     await loop.step()
     assert edge.lists[-1] == [("b-w1", "127.0.0.3", 5071)]

@@ -322,10 +322,11 @@ class KamailioEdge:
     async def listening(self) -> bool:
         return self.child.running and await sip_options_ping(self.host, self.port)
 
-    async def set_workers(self, workers: list[tuple[str, str, int]]) -> bool:
+    async def set_workers(self, workers: list[tuple[str, str, int]], force: bool = False) -> bool:
         """Dispatch to these (worker id, host, port) from now on: the list is rewritten and Kamailio
-        reloads it (calls in progress keep their route). True when it changed and was reloaded."""
-        if sorted(workers) == sorted(self.workers):
+        reloads it (calls in progress keep their route; every worker's call count starts again from
+        zero). True when it changed, or `force`, and was reloaded."""
+        if not force and sorted(workers) == sorted(self.workers):
             return False
         self.workers = list(workers)
         (self.run_dir / "dispatcher.list").write_text(render_dispatcher(self.workers, self.calls_per_worker))
