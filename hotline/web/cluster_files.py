@@ -62,6 +62,8 @@ async def ensure_local(nodes: NodeDirectory | None, data_dir: Path, record: dict
         return
     if (data_dir / rel).is_file() or cached_copy(data_dir, rel).is_file():
         return
+    if not cached_copy(data_dir, rel).resolve().is_relative_to((data_dir / CACHE_DIR).resolve()):
+        raise HTTPException(status_code=404, detail="recording file missing")  # not a path of ours
     info = (await nodes.nodes()).get(owner)
     if info is None or not info["up"] or not info.get("http"):
         raise HTTPException(status_code=503, detail=f"the recording is on node {owner!r}, which is not up")

@@ -1,20 +1,25 @@
 """The cluster's nodes in a real Redis: live workers (late beats and draining nodes left out), a node
 cleaning up only its own state at start-up, a dead node reaped once by another, the dispatcher
-list the node loop hands its edge, and `hotline node status`'s view."""
+list the node loop hands its edge, `hotline node status`'s view, and when a recording is fetched
+from another node."""
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
+from fastapi import HTTPException
 
 from hotline.center.agents import AgentDirectory
 from hotline.center.keys import LIVE_CALLS_KEY, NODES_KEY, WORKERS_KEY
 from hotline.center.node_cli import cluster_status
 from hotline.center.node_loop import NodeLoop, destinations
 from hotline.center.nodes import DEAD_S, STALE_S, NodeDirectory, worker_id
+from hotline.web.cluster_files import ensure_local
 
 
 async def beat(redis: aioredis.Redis, wid: str, port: int, age_s: float = 0.0) -> None:
@@ -114,3 +119,17 @@ async def test_node_loop_beats_and_gives_its_edge_every_node_s_live_workers(redi
     status = await cluster_status(b)
     assert status["b"]["up"] and status["b"]["http"] == "127.0.0.3:8080"
     assert status["a"]["draining"] and not status["a"]["up"] and list(status["a"]["workers"]) == ["a-w1"]
+
+
+async def test_a_recording_on_another_node_is_fetched_only_from_a_live_node_and_inside_the_cache(
+        redis: aioredis.Redis, tmp_path: Path) -> None:
+    here = NodeDirectory(redis, "a")
+    record = {"id": "c1", "node": "b", "recordings": {"caller": "recordings/c1.caller.wav"}}
+    await ensure_local(None, tmp_path, record, "caller")  # no cluster: nothing to fetch
+    await ensure_local(here, tmp_path, {**record, "node": "a"}, "caller")  # its own call: nothing either
+    with pytest.raises(HTTPException) as down:
+        await ensure_local(here, tmp_path, record, "caller")  # b never beat
+    assert down.value.status_code == 503 and "'b'" in down.value.detail
+    with pytest.raises(HTTPException) as outside:
+        await ensure_local(here, tmp_path, {**record, "recordings": {"caller": "../../elsewhere.wav"}}, "caller")
+    assert outside.value.status_code == 404 and not (tmp_path.parent / "elsewhere.wav").exists()
