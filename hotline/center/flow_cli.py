@@ -146,9 +146,11 @@ def _speech_hearer(flowset: FlowSet,
                    settings: Settings) -> Callable[[str, Listen | None], Awaitable[str]]:
     """Caller turns synthesised at 8 kHz (the telephone band) and recognised by the engines a
     node would use. English callers speak with Piper's natural voice (espeak-ng's robot voice
-    tested the synthesiser more than the flow), Mandarin ones with Kokoro's, other languages with
+    tested the synthesiser more than the flow), without its random variation, so a test heard
+    the same way passes or fails the same way on every run; Mandarin ones with Kokoro's, other languages with
     espeak-ng."""
     from hotline.asr.scheduled import in_process_recognizer
+    from hotline.ivr.piper_voice import resolve_voice, shared_voices
     from hotline.ivr.prompts import PromptCache
 
     vocabulary = tuple(dict.fromkeys(p for f in flowset.flows.values() for p in f.vocabulary()))
@@ -160,7 +162,12 @@ def _speech_hearer(flowset: FlowSet,
 
     async def hear(text: str, listen: Listen | None) -> str:
         language = listen.language if listen is not None else settings.asr.language
-        pcm = await narrowband.get(text, voices.get(language, "en-us"))
+        voice = voices.get(language, "en-us")
+        engine, name = resolve_voice(voice, True)
+        if engine == "piper":  # the same audio on every run: a flow test's result must not vary
+            pcm = await asyncio.to_thread(shared_voices().synthesize_pcm, text, name, 8000, steady=True)
+        else:
+            pcm = await narrowband.get(text, voice)
         stream = recognizer.open_stream(8000)
         try:  # what the call session does with the Listen in force
             stream.set_language(language)

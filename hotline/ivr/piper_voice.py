@@ -110,12 +110,18 @@ class PiperVoices:
         except Exception:  # noqa: BLE001 (the prompt that needs it reports the failure, or espeak-ng speaks)
             return
 
-    def synthesize_pcm(self, text: str, name: str, rate: int) -> bytes:
+    def synthesize_pcm(self, text: str, name: str, rate: int, steady: bool = False) -> bytes:
         """Speak `text` as 16-bit mono PCM at `rate`, resampled in-process: a prompt with
         variables is rendered while the caller waits, and a sox run per sentence would add to
-        that; blocking."""
+        that; blocking. `steady`: without Piper's random variation, the same audio every time
+        (the callers of `hotline flows test --speech`, whose results must not change run to run)."""
+        config = None
+        if steady:
+            from piper import SynthesisConfig
+
+            config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
         with self._lock:
-            chunks = list(self._voice(name).synthesize(text))
+            chunks = list(self._voice(name).synthesize(text, syn_config=config))
         audio = np.concatenate([c.audio_int16_array for c in chunks]) if chunks else np.zeros(0, np.int16)
         if audio.size == 0:
             raise PiperUnavailable("Piper produced no audio")
